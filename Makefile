@@ -1,0 +1,38 @@
+# The two commands: `make run` and `make test`. Everything else is for iterating and hardware.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# Dates shown and printed use Asia/Shanghai, and so do the tests.
+export TZ := Asia/Shanghai
+export KIVY_NO_ARGS := 1
+
+.PHONY: setup run test test-fast lint hwtest lock clean
+
+setup:  ## Debian packages, .venv and the kiosk command; a no-op the second time
+	@scripts/setup.sh
+
+run: setup  ## the kiosk in demo mode (simulated devices)
+	$(BIN)/kiosk --demo run
+
+test: setup lint  ## every test but the hardware tier, with the real services the tests start
+	$(BIN)/pytest
+
+test-fast: setup  ## unit tests only (no Xvfb, pcscd or cupsd), for iterating
+	$(BIN)/pytest -q -m "not hardware and not services"
+
+lint: setup  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+hwtest: setup  ## the hardware tier: make hwtest READER=URL PRINTER=URL
+	@if [ -z "$(READER)" ] || [ -z "$(PRINTER)" ]; then \
+	  echo "usage: make hwtest READER=URL PRINTER=URL   e.g. READER=ga467:///dev/ttyUSB0 PRINTER=cups://A4" >&2; \
+	  exit 2; fi
+	KIOSK_HW_READER="$(READER)" KIOSK_HW_PRINTER="$(PRINTER)" $(BIN)/pytest -m hardware
+
+lock: setup  ## re-pin constraints.txt to what .venv has (after changing pyproject.toml)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^community-kiosk' > constraints.txt
+
+clean:  ## remove the venv and caches (not the Debian packages)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""Simulated devices, written from ../shared/reference; they import no protocol code."""

@@ -1,0 +1,272 @@
+"""`kiosk`: the technician's and the tests' command line.
+
+Exit codes: 0 done; 1 a verdict of "no" (an invalid number, a failed check); 2 bad usage or a
+configuration the kiosk cannot use; 3 no card in time; 4 a device error or bad data from a
+device; 70 an internal error (the traceback only with KIOSK_DEBUG=1, since it might hold data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kiosk.config import Config
+    from kiosk.identity import ResidentIdentity
+
+EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_NO_CARD, EXIT_DEVICE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description="Community government-service kiosk (社区政务服务自助机)."
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="demo mode: simulated devices, the reference platform on loopback (also KIOSK_DEMO=1)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="run the kiosk")
+    run.set_defaults(handler=cmd_run)
+
+    id_cmd = commands.add_parser("id", help="citizen ID numbers").add_subparsers(
+        dest="id_command", metavar="SUBCOMMAND", required=True
+    )
+    check = id_cmd.add_parser("check", help="validate a number (GB 11643); exit 0 valid, 1 invalid")
+    check.add_argument("number")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=cmd_id_check)
+
+    card = commands.add_parser("card", help="card readers").add_subparsers(
+        dest="card_command", metavar="SUBCOMMAND", required=True
+    )
+    read = card.add_parser("read", help="read one card; exit 0 read, 3 no card, 4 device error")
+    read.add_argument("--reader", required=True, metavar="URL", help="e.g. sim://elderly")
+    read.add_argument("--json", action="store_true")
+    read.add_argument(
+        "--full",
+        action="store_true",
+        help="show personal values in full (only with the resident present)",
+    )
+    read.add_argument("--timeout", type=_seconds, default=10.0, metavar="S")
+    read.set_defaults(handler=cmd_card_read)
+
+    config = commands.add_parser("config", help="the configuration file").add_subparsers(
+        dest="config_command", metavar="SUBCOMMAND", required=True
+    )
+    init = config.add_parser("init", help="write a documented configuration file")
+    init.add_argument("path", type=Path)
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.set_defaults(handler=cmd_config_init)
+    config.add_parser("check", help="validate the configuration; exit 0 valid, 2 not").set_defaults(
+        handler=cmd_config_check
+    )
+    config.add_parser(
+        "show", help="the effective configuration, with where each value came from"
+    ).set_defaults(handler=cmd_config_show)
+    return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("must be from 0 to 3600 seconds")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except CommandError as error:
+        print(f"kiosk: {error}", file=sys.stderr)
+        return error.code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if os.environ.get("KIOSK_DEBUG") == "1":
+            raise
+        # The message of an unexpected error may hold personal data: show only its type.
+        print(
+            f"kiosk: internal error ({type(error).__name__}). Run again with KIOSK_DEBUG=1 "
+            "to see where, and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    return code
+
+
+def load(args: argparse.Namespace) -> Config:
+    from kiosk.config import ConfigError, find_config_file, is_demo, load_config
+
+    try:
+        demo = is_demo(args.demo, os.environ)
+        return load_config(find_config_file(args.config, os.environ), demo=demo)
+    except ConfigError as error:
+        lines = "\n  ".join(error.problems)
+        raise CommandError(f"the configuration cannot be used:\n  {lines}", EXIT_USAGE) from None
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_id_check(args: argparse.Namespace) -> int:
+    from kiosk.idnumber import check_id_number
+
+    result = check_id_number(args.number)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "valid": result.valid,
+                    "code": result.code,
+                    "number": result.masked,
+                    "reason": result.reason_zh,
+                    "reason_en": result.reason_en,
+                    "kind": result.kind.value if result.kind else None,
+                    "sex": result.sex.name.lower() if result.sex else None,
+                    "birth_date": result.birth_date.isoformat() if result.birth_date else None,
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        print(f"{result.masked or '(empty)'}: {result.reason_zh}\n{result.reason_en}")
+    return EXIT_OK if result.valid else EXIT_NO
+
+
+def cmd_card_read(args: argparse.Namespace) -> int:
+    from devices.errors import DeviceError
+    from devices.registry import open_reader
+    from kiosk.identity import IdentityError, identity_from_card
+
+    try:
+        reader = open_reader(args.reader)
+    except DeviceError as error:
+        raise CommandError(f"读卡器无法使用 (reader unavailable): {error}", EXIT_DEVICE) from None
+    try:
+        record = reader.read_card(args.timeout)
+        if record is None:
+            raise CommandError(
+                f"{args.timeout:g} 秒内没有检测到卡片 (no card within "
+                f"{args.timeout:g} s). Place a card on the reader.",
+                EXIT_NO_CARD,
+            )
+        identity = identity_from_card(record)
+    except DeviceError as error:
+        raise CommandError(f"读卡失败 (read failed): {error}", EXIT_DEVICE) from None
+    except IdentityError as error:
+        raise CommandError(
+            f"卡片信息无法识别 (the card's data is not valid): {error}", EXIT_DEVICE
+        ) from None
+    finally:
+        reader.close()
+    shown = _identity_view(identity, full=args.full, today=date.today())
+    if args.json:
+        print(json.dumps(shown, ensure_ascii=False))
+    else:
+        width = max(len(k) for k in shown)
+        for key, value in shown.items():
+            print(f"{key:<{width}}  {value}")
+    return EXIT_OK
+
+
+def _identity_view(identity: ResidentIdentity, *, full: bool, today: date) -> dict[str, Any]:
+    from kiosk.identity import mask_name
+
+    birth = identity.birth_date.isoformat() if full else f"{identity.birth_date.year}-**-**"
+    view: dict[str, Any] = {
+        "card_type": identity.card_type.value,
+        "card_type_zh": identity.card_type.zh,
+        "name": identity.name if full else mask_name(identity.name),
+        "name_en": identity.name_en if full else mask_name(identity.name_en),
+        "sex": identity.sex.zh,
+        "nation": identity.nation,
+        "birth_date": birth,
+        "age": identity.age_on(today),
+        "id_number": identity.id_number if full else identity.masked_id,
+        "address": identity.address if full else _mask_address(identity.address),
+        "issuer": identity.issuer,
+        "nationality": identity.nationality,
+        "valid_from": identity.valid_from.isoformat() if identity.valid_from else "",
+        "valid_until": (
+            "长期"
+            if identity.long_term
+            else identity.valid_until.isoformat()
+            if identity.valid_until
+            else ""
+        ),
+        "expired": identity.is_expired(today),
+        "masked": not full,
+    }
+    return {k: v for k, v in view.items() if v != "" or k in ("name", "id_number")}
+
+
+def _mask_address(address: str) -> str:
+    return address[:6] + "*" * min(6, max(0, len(address) - 6)) if address else ""
+
+
+def cmd_config_init(args: argparse.Namespace) -> int:
+    from kiosk.config import render_config
+
+    path: Path = args.path
+    if path.exists() and not args.force:
+        raise CommandError(f"{path} exists; use --force to replace it", EXIT_USAGE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(render_config(), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror}", EXIT_USAGE) from None
+    print(
+        f"wrote {path}; now set kiosk.id, devices.readers and platform.url, then run:\n"
+        f"  kiosk --config {path} config check"
+    )
+    return EXIT_OK
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config = load(args)
+    mode = "demo mode, " if config.demo else ""
+    print(f"configuration is valid ({mode}from {config.source})")
+    return EXIT_OK
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from kiosk.config import render_config
+
+    print(render_config(load(args), with_origins=True))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.console import run_console
+
+    return run_console(load(args), out=sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

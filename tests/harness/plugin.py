@@ -1,0 +1,70 @@
+"""pytest plugin: the real services, as session fixtures, and the test-wide environment.
+
+Fixtures `xvfb`, `pcscd` and `cupsd` start their service once per test run, the first time a
+test asks for it, and stop it (by its own process id) when the run ends. A test that uses one
+is marked `services` automatically, so `make test-fast` can leave those out.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.harness.services import (
+    Service,
+    ServiceUnavailable,
+    start_cupsd,
+    start_pcscd,
+    start_xvfb,
+)
+
+SERVICE_FIXTURES = ("xvfb", "pcscd", "cupsd")
+
+# Dates shown and printed use Asia/Shanghai; the tests run there whatever the machine says.
+os.environ["TZ"] = "Asia/Shanghai"
+time.tzset()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in SERVICE_FIXTURES):
+            item.add_marker(pytest.mark.services)
+
+
+def _service(start: Callable[[], Service]) -> Iterator[Service]:
+    try:
+        service = start()
+    except ServiceUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    saved = {key: os.environ.get(key) for key in service.env}
+    os.environ.update(service.env)
+    try:
+        yield service
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def xvfb() -> Iterator[Service]:
+    """A virtual X server; DISPLAY is set while the run lasts."""
+    yield from _service(start_xvfb)
+
+
+@pytest.fixture(scope="session")
+def pcscd() -> Iterator[Service]:
+    """pcscd with two virtual readers; KIOSK_TEST_VPCD_PORT is the first reader's port."""
+    yield from _service(start_pcscd)
+
+
+@pytest.fixture(scope="session")
+def cupsd() -> Iterator[Service]:
+    """A private cupsd (CUPS_SERVER) with an A4 queue that prints into a file."""
+    yield from _service(start_cupsd)

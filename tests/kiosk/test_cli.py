@@ -1,0 +1,194 @@
+"""The `kiosk` command as a technician runs it: exit codes, messages, and never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+
+
+def kiosk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    result = subprocess.run(
+        [KIOSK, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, **(env or {})},
+        check=False,
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def test_id_check_valid_number_exits_0_with_the_reason() -> None:
+    result = kiosk("id", "check", "11010519491231002X")
+    assert result.returncode == 0
+    assert result.stdout == (
+        "1101**********002X: 号码有效：居民身份证号码，女，1949年12月31日出生。\n"
+        "Valid resident ID number: female, born 1949-12-31.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [
+        ("110105194912310021", "check"),
+        ("110105194902300025", "date"),
+        ("110105190002290012", "date"),
+        ("110105203001010011", "future"),
+        ("11010519491231002", "length"),
+        ("110105491231002", "first_generation"),
+    ],
+)
+def test_id_check_invalid_numbers_exit_1_with_a_reason_in_words(number: str, code: str) -> None:
+    result = kiosk("id", "check", number, "--json")
+    assert result.returncode == 1
+    verdict = json.loads(result.stdout)
+    assert verdict["valid"] is False
+    assert verdict["code"] == code
+    assert verdict["reason"]
+    assert number not in result.stdout
+
+
+def test_id_check_json_for_a_valid_number() -> None:
+    verdict = json.loads(kiosk("id", "check", "440524188001010014", "--json").stdout)
+    assert verdict == {
+        "valid": True,
+        "code": "ok",
+        "number": "4405**********0014",
+        "reason": "号码有效：居民身份证号码，男，1880年1月1日出生。",
+        "reason_en": "Valid resident ID number: male, born 1880-01-01.",
+        "kind": "resident",
+        "sex": "male",
+        "birth_date": "1880-01-01",
+    }
+
+
+def test_run_without_config_or_demo_refuses_and_says_how(tmp_path: Path) -> None:
+    result = kiosk("run", env={"HOME": str(tmp_path)})
+    assert result.returncode == 2
+    assert "没有配置文件" in result.stderr
+    assert "kiosk config init /etc/kiosk/kiosk.toml" in result.stderr
+
+
+def test_run_with_a_bad_config_exits_2_naming_key_and_line(tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[kiosk]\nid = "K1"\n[session]\nwarning_s = 5\n', encoding="utf-8")
+    result = kiosk("--config", str(config), "run")
+    assert result.returncode == 2
+    assert f"{config} line 4: session.warning_s = 5: must be from 20 to 300 s" in result.stderr
+    assert "DEMO" not in result.stdout
+
+
+def test_a_bad_config_is_not_rescued_by_demo_mode(tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text("[kiosk\n", encoding="utf-8")
+    result = kiosk(
+        "run", env={"KIOSK_DEMO": "1", "KIOSK_CONFIG": str(config), "HOME": str(tmp_path)}
+    )
+    assert result.returncode == 2
+    assert "not valid TOML" in result.stderr
+
+
+def test_demo_run_walks_a_synthetic_resident_and_exits_cleanly(tmp_path: Path) -> None:
+    result = kiosk("--demo", "run", env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "演示模式 DEMO MODE" in result.stdout
+    assert "1101**********0316" in result.stdout
+    assert "110101196205170316" not in result.stdout
+    assert "测试一" not in result.stdout
+    assert "完成 Done" in result.stdout
+
+
+def test_demo_run_with_a_broken_reader_says_out_of_service(tmp_path: Path) -> None:
+    result = kiosk(
+        "run", env={"KIOSK_DEMO": "1", "KIOSK_READER": "sim://broken", "HOME": str(tmp_path)}
+    )
+    assert result.returncode == 1
+    assert "暂停服务 Out of service" in result.stdout
+
+
+def test_card_read_shows_masked_values_by_default() -> None:
+    result = kiosk("card", "read", "--reader", "sim://elderly", "--json")
+    assert result.returncode == 0
+    card = json.loads(result.stdout)
+    assert card["id_number"] == "3101**********0027"
+    assert card["name"] == "测**"
+    assert card["birth_date"] == "1941-**-**"
+    assert card["valid_until"] == "长期"
+    assert card["masked"] is True
+    assert "310101194102280027" not in result.stdout
+
+
+def test_card_read_full_shows_everything() -> None:
+    card = json.loads(kiosk("card", "read", "--reader", "sim://elderly", "--json", "--full").stdout)
+    assert card["id_number"] == "310101194102280027"
+    assert card["name"] == "测试二"
+    assert card["birth_date"] == "1941-02-28"
+    assert card["address"] == "上海市黄浦区示例路88弄6号"
+
+
+def test_card_read_expired_card_exits_0_flagged() -> None:
+    result = kiosk("card", "read", "--reader", "sim://expired", "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["expired"] is True
+
+
+def test_card_read_without_a_card_exits_3() -> None:
+    result = kiosk("card", "read", "--reader", "sim://empty", "--timeout", "0.1")
+    assert result.returncode == 3
+    assert "没有检测到卡片" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("reader", "words"),
+    [
+        ("sim://garbled", "卡片信息无法识别"),
+        ("sim://broken", "读卡器无法使用"),
+        ("ga467:///dev/ttyUSB0", "no driver for ga467://"),
+        ("ga467://ttyUSB0", "needs an absolute path"),
+    ],
+)
+def test_card_read_device_errors_exit_4_with_a_clear_message(reader: str, words: str) -> None:
+    result = kiosk("card", "read", "--reader", reader)
+    assert result.returncode == 4
+    assert words in result.stderr
+    assert "110101196205170316" not in result.stderr
+
+
+def test_config_init_writes_a_file_that_check_then_judges(tmp_path: Path) -> None:
+    path = tmp_path / "etc" / "kiosk.toml"
+    assert kiosk("config", "init", str(path)).returncode == 0
+    assert kiosk("config", "init", str(path)).returncode == 2  # never overwrites silently
+    unfinished = kiosk("--config", str(path), "config", "check")
+    assert unfinished.returncode == 2
+    assert "kiosk.id is empty" in unfinished.stderr
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('id = ""', 'id = "K-1"').replace("readers = []", 'readers = ["sim://"]')
+    text = text.replace('url = ""', 'url = "https://zwfw.example.gov.cn"')
+    path.write_text(text, encoding="utf-8")
+    checked = kiosk("--config", str(path), "config", "check")
+    assert checked.returncode == 0, checked.stderr
+    assert f"configuration is valid (from {path})" in checked.stdout
+
+
+def test_config_show_says_where_each_value_came_from(tmp_path: Path) -> None:
+    result = kiosk(
+        "config", "show", env={"KIOSK_DEMO": "1", "HOME": str(tmp_path), "KIOSK_ID": "X-9"}
+    )
+    assert result.returncode == 0
+    assert '# (from environment KIOSK_ID)\nid = "X-9"' in result.stdout
+    assert '# (from demo mode)\nreaders = ["sim://"]' in result.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    assert kiosk("id").returncode == 2
+    assert kiosk("card", "read").returncode == 2
+    assert kiosk("card", "read", "--reader", "sim://", "--timeout", "soon").returncode == 2
