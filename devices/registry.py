@@ -58,7 +58,7 @@ class _Scheme:
 
 def _int_in(name: str, allowed: tuple[int, ...] | range) -> Callable[[str], str]:
     def check(value: str) -> str:
-        if not value.isdigit() or int(value) not in allowed:
+        if not (value.isascii() and value.isdigit()) or int(value) not in allowed:
             shown = (
                 ", ".join(map(str, allowed))
                 if isinstance(allowed, tuple)
@@ -85,7 +85,7 @@ def _host_port(target: str, example: str) -> str:
     host, _, port = target.rpartition(":") if has_port else (target, "", "9100")
     if not host or not re.fullmatch(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]", host):
         raise DeviceUrlError(f"needs a host name or address, e.g. {example}")
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
         raise DeviceUrlError(f"port {port!r} must be a number from 1 to 65535")
     return f"{host}:{port}"
 
@@ -197,7 +197,10 @@ def _parse(text: str, role: Role) -> DeviceUrl:
         raise DeviceUrlError(
             f"{scheme_text}:// is {_describe_roles(scheme.roles)}, not {_ROLE_WORDS[role]}"
         )
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as error:  # e.g. an unbalanced "[" reads as a broken IPv6 address
+        raise DeviceUrlError(f"is not a well-formed URL ({error})") from None
     if parts.fragment:
         raise DeviceUrlError("must not contain '#'")
     target = unquote(parts.netloc or parts.path)

@@ -8,6 +8,7 @@ device; 70 an internal error (the traceback only with KIOSK_DEBUG=1, since it mi
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -97,6 +98,10 @@ def _seconds(text: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A technician's terminal may not speak UTF-8; Chinese text must then degrade, not crash.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         code: int = args.handler(args)

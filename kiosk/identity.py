@@ -281,7 +281,7 @@ def identity_from_card(record: CardRecord, today: date | None = None) -> Residen
 
 
 def _card_date(text: str, name: str) -> date:
-    if not re.fullmatch(r"\d{8}", text):
+    if not re.fullmatch(r"[0-9]{8}", text):
         raise IdentityError(f"the card's {name} is not a date (YYYYMMDD)")
     try:
         return date(int(text[:4]), int(text[4:6]), int(text[6:]))
@@ -299,7 +299,7 @@ def _sex(code: str) -> Sex:
 def _check_2017_card_number(number: str, birth: date) -> None:
     # 15 characters: nationality (3 letters), place of application (2), birth YYMMDD (6),
     # sequence (2), version (1), check (1). The check algorithm is not public: not verified.
-    if not re.fullmatch(r"[A-Z]{3}\d{12}", number):
+    if not re.fullmatch(r"[A-Z]{3}[0-9]{12}", number):
         raise IdentityError(
             "the card number of a 2017 foreign permanent resident card must be "
             "3 letters and 12 digits"

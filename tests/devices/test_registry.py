@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from devices.base import Role
 from devices.errors import DeviceUnavailable, DeviceUrlError
@@ -118,3 +122,31 @@ def test_drivers_not_in_this_version_are_unavailable_with_a_clear_message(
         DeviceUnavailable, match=r"this version has no driver for .* use sim:// until then"
     ):
         open_device(url, role)
+
+
+@given(st.text(max_size=60), st.sampled_from(list(Role)))
+@example("escpos+tcp://[", Role.RECEIPT_PRINTER)
+@example("sim://[x", Role.READER)
+@example("pcsc://a]b", Role.READER)
+@example("ga467:///dev/ttyUSB0?baud=%FF", Role.READER)
+@example("ga467:///dev/ttyUSB0?baud=²", Role.READER)
+@example("escpos+tcp://host:²", Role.RECEIPT_PRINTER)
+def test_any_text_parses_or_raises_a_device_url_error(text: str, role: Role) -> None:
+    try:
+        parsed = parse_device_url(text, role)
+    except DeviceUrlError as error:
+        assert str(error).startswith("device URL ")
+    else:
+        assert parsed.scheme
+
+
+@given(
+    st.sampled_from(["sim", "ga467", "pcsc", "escpos+tcp", "escpos+usb", "cups", "pdf-dir"]),
+    st.text(alphabet=st.sampled_from("[]:/?#%@&=.-_ aA0912²\u4e00"), max_size=40),
+    st.sampled_from(list(Role)),
+)
+def test_any_target_after_a_known_scheme_parses_or_raises_a_device_url_error(
+    scheme: str, rest: str, role: Role
+) -> None:
+    with contextlib.suppress(DeviceUrlError):
+        parse_device_url(f"{scheme}://{rest}", role)

@@ -192,3 +192,15 @@ def test_usage_errors_exit_2() -> None:
     assert kiosk("id").returncode == 2
     assert kiosk("card", "read").returncode == 2
     assert kiosk("card", "read", "--reader", "sim://", "--timeout", "soon").returncode == 2
+
+
+def test_a_terminal_without_utf8_gets_escaped_text_not_a_crash() -> None:
+    result = subprocess.run(
+        [KIOSK, "id", "check", "11010519491231002X"],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONIOENCODING": "latin-1"},
+        check=False,
+    )
+    assert result.returncode == 0
+    assert b"\\u53f7\\u7801\\u6709\\u6548" in result.stdout  # 号码有效, escaped

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from kiosk.config import (
     DEMO_PLATFORM_URL,
@@ -268,3 +272,67 @@ def test_config_sections_match_the_config_type() -> None:
 def test_a_required_setting_of_the_wrong_type_is_reported_once(tmp_path: Path) -> None:
     path = write(tmp_path, VALID.replace('id = "BJ-DC-0042"', "id = 42"))
     assert problems_of(path) == [f"{path} line 2: kiosk.id = 42: must be text in quotes"]
+
+
+@given(st.text(max_size=300))
+@hyp_settings(max_examples=300)
+def test_any_file_content_gives_a_config_or_a_config_error(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_config(path, environ={})
+    except ConfigError as error:
+        assert error.problems
+        assert all(isinstance(p, str) and p for p in error.problems)
+
+
+toml_values = st.one_of(
+    st.text(max_size=20),
+    st.integers(-(10**6), 10**6),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.lists(st.text(max_size=10), max_size=3),
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from([*sorted(SECTIONS), "extra"]),
+        st.dictionaries(st.text(min_size=1, max_size=12), toml_values, max_size=4),
+        max_size=4,
+    )
+)
+@hyp_settings(max_examples=300)
+def test_any_structured_file_gives_a_config_or_key_precise_errors(
+    tmp_path_factory: pytest.TempPathFactory, data: dict[str, dict[str, object]]
+) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "kiosk.toml"
+    lines = []
+    for section, body in data.items():
+        lines.append(f"[{section}]")
+        lines.extend(f"{json.dumps(k)} = {_toml(v)}" for k, v in body.items())
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        load_config(path, demo=True, environ={"HOME": "/nonexistent"})
+    except ConfigError as error:
+        for problem in error.problems:
+            assert problem.startswith(str(path))
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if "e" not in repr(value) and "." in repr(value) else f"{value:.6f}"
+    if isinstance(value, list):
+        return "[" + ", ".join(json.dumps(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def test_a_malformed_device_url_is_a_config_error_not_a_crash(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace('"pcsc://"', '"pcsc://[reader"'))
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path} line 7: devices.readers")
+    assert "is not a well-formed URL" in problem
