@@ -50,7 +50,9 @@ def test_xvfb_maps_a_kivy_window(xvfb: Service, tmp_path: Path) -> None:
         info = ""
         deadline = time.monotonic() + 60
         while "Map State: IsViewable" not in info:
-            assert app.poll() is None, f"the Kivy probe exited early:\n{app.stdout.read()}"
+            if app.poll() is not None:
+                output = app.communicate()[0].decode(errors="replace")
+                raise AssertionError(f"the Kivy probe exited early:\n{output}")
             assert time.monotonic() < deadline, "no Kivy window was mapped within 60 s"
             time.sleep(0.1)
             info = subprocess.run(
