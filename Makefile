@@ -17,8 +17,8 @@ run: setup  ## the kiosk in demo mode (simulated devices)
 test: setup lint  ## every test but the hardware tier, with the real services the tests start
 	$(BIN)/pytest
 
-test-fast: setup  ## unit tests only (no Xvfb, pcscd or cupsd), for iterating
-	$(BIN)/pytest -q -m "not hardware and not services"
+test-fast: setup  ## unit tests only (no Xvfb, pcscd or cupsd, no slow loops), for iterating
+	$(BIN)/pytest -q -m "not hardware and not services and not slow"
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .

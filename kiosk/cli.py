@@ -17,9 +17,12 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from offline_cache.outbox import OutboxError
+
 if TYPE_CHECKING:
     from kiosk.config import Config
     from kiosk.identity import ResidentIdentity
+    from offline_cache.outbox import Outbox
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_NO_CARD, EXIT_DEVICE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 
@@ -71,6 +74,32 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--timeout", type=_seconds, default=10.0, metavar="S")
     read.set_defaults(handler=cmd_card_read)
 
+    catalog = commands.add_parser("catalog", help="the service items").add_subparsers(
+        dest="catalog_command", metavar="SUBCOMMAND", required=True
+    )
+    listing = catalog.add_parser("list", help="the items this kiosk offers")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_catalog_list)
+    checking = catalog.add_parser("check", help="validate item files; exit 0 valid, 1 not")
+    checking.add_argument("folder", type=Path)
+    checking.set_defaults(handler=cmd_catalog_check)
+
+    queue = commands.add_parser("queue", help="the outbox of transactions").add_subparsers(
+        dest="queue_command", metavar="SUBCOMMAND", required=True
+    )
+    status = queue.add_parser("status", help="counts by status and the oldest queued age")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_queue_status)
+    rows = queue.add_parser("list", help="every row, with the reason where rejected")
+    rows.add_argument("--json", action="store_true")
+    rows.set_defaults(handler=cmd_queue_list)
+
+    soak = commands.add_parser("soak", help="burn-in: N synthetic sessions into the outbox")
+    soak.add_argument("--sessions", type=_count, required=True, metavar="N")
+    soak.add_argument("--seed", type=int, default=1, metavar="S")
+    soak.add_argument("--json", action="store_true")
+    soak.set_defaults(handler=cmd_soak)
+
     config = commands.add_parser("config", help="the configuration file").add_subparsers(
         dest="config_command", metavar="SUBCOMMAND", required=True
     )
@@ -97,6 +126,12 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 1 to 1000000")
+    return int(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # A technician's terminal may not speak UTF-8; Chinese text must then degrade, not crash.
     for stream in (sys.stdout, sys.stderr):
@@ -108,8 +143,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(f"kiosk: {error}", file=sys.stderr)
         return error.code
+    except OutboxError as error:
+        print(f"kiosk: outbox: {error}", file=sys.stderr)
+        return EXIT_NO
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (| head): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as error:
         if os.environ.get("KIOSK_DEBUG") == "1":
             raise
@@ -231,6 +273,101 @@ def _identity_view(identity: ResidentIdentity, *, full: bool, today: date) -> di
 
 def _mask_address(address: str) -> str:
     return address[:6] + "*" * min(6, max(0, len(address) - 6)) if address else ""
+
+
+def cmd_catalog_list(args: argparse.Namespace) -> int:
+    from kiosk.catalog import CATEGORIES, CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog()
+    except CatalogError as error:
+        raise CommandError(
+            "the shipped catalog is broken:\n  " + "\n  ".join(error.problems), EXIT_NO
+        ) from None
+    if args.json:
+        print(json.dumps([i.as_json() for i in catalog.items], ensure_ascii=False, indent=1))
+        return EXIT_OK
+    for category, items in catalog.by_category().items():
+        print(f"{CATEGORIES[category][0]} ({CATEGORIES[category][1]})")
+        for i in items:
+            ways = "+".join(i.identification)
+            print(f"  {i.code:<28} {i.completion:<16} {ways:<12} {i.name}")
+    return EXIT_OK
+
+
+def cmd_catalog_check(args: argparse.Namespace) -> int:
+    from kiosk.catalog import CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog(args.folder)
+    except CatalogError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        print(f"kiosk: {len(error.problems)} problem(s) in {args.folder}", file=sys.stderr)
+        return EXIT_NO
+    print(f"{len(catalog.items)} item(s) in {args.folder} are valid")
+    return EXIT_OK
+
+
+def _outbox(args: argparse.Namespace) -> Outbox:
+    from kiosk.core import OUTBOX_FILE
+    from offline_cache.outbox import Outbox
+
+    config = load(args)
+    return Outbox(config.data_dir / OUTBOX_FILE, min_free_bytes=config.storage.min_free_mb * 2**20)
+
+
+def cmd_queue_status(args: argparse.Namespace) -> int:
+    with _outbox(args) as outbox:
+        status = outbox.status()
+    if args.json:
+        print(json.dumps(status))
+    else:
+        for key, value in status.items():
+            print(f"{key:<20} {'-' if value is None else value}")
+    return EXIT_OK
+
+
+def cmd_queue_list(args: argparse.Namespace) -> int:
+    with _outbox(args) as outbox:
+        rows = [
+            {
+                "number": r.number,
+                "key": r.key,
+                "kind": r.kind,
+                "status": r.status,
+                "reason": r.reject_reason if r.status == "rejected" else None,
+                "code": r.reject_code if r.status == "rejected" else None,
+            }
+            for r in outbox.rows()
+        ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for row in rows:
+            reason = f"  {row['code']}: {row['reason']}" if row["reason"] else ""
+            print(f"{row['number']:<28} {row['kind']:<12} {row['status']:<9}{reason}")
+    return EXIT_OK
+
+
+def cmd_soak(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from kiosk.soak import run_soak
+
+    config = load(args)
+    if not config.devices.readers:
+        raise CommandError("soak needs a reader: set devices.readers or KIOSK_READER", EXIT_USAGE)
+    # Progress (done NUMBER, as each commit returns) on stderr; the summary on stdout.
+    summary = run_soak(config, args.sessions, args.seed, sys.stderr)
+    if args.json:
+        print(json.dumps(asdict(summary), ensure_ascii=False))
+    else:
+        print(
+            f"{summary.sessions} sessions, {summary.transactions} transactions, "
+            f"{summary.ratings} ratings, {summary.refused} refused, in {summary.elapsed_s} s; "
+            f"outbox: {summary.outbox}"
+        )
+    return EXIT_OK if summary.transactions == summary.sessions else EXIT_NO
 
 
 def cmd_config_init(args: argparse.Namespace) -> int:

@@ -24,7 +24,6 @@ import json
 import os
 import re
 import textwrap
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit
 from devices.base import Role
 from devices.errors import DeviceUrlError
 from devices.registry import parse_device_url
+from kiosk.tomlfile import Locator, TomlError, read_toml
 
 SYSTEM_CONFIG: Final = Path("/etc/kiosk/kiosk.toml")
 DEMO_PLATFORM_URL: Final = "http://127.0.0.1:8470"
@@ -331,31 +331,42 @@ def load_config(
     source = "built-in demo settings (no file)" if demo else "defaults"
     if path is not None:
         source = str(path)
-        text = _read(path)
-        _merge_file(text, source, values, origins, problems)
+        try:
+            data, text = read_toml(path)
+        except TomlError as error:
+            # Nothing else can be checked in a file that cannot be read or parsed.
+            hint = (
+                f" Make one with:  kiosk config init {path}" if "no such file" in str(error) else ""
+            )
+            raise ConfigError([f"{error}{hint}"]) from None
+        _merge_file(data, Locator(text, source), values, origins, problems)
     if demo:
         _apply_demo(values, origins, environ)
     _merge_environment(environ, values, origins)
 
-    locate = _Locator(text, source)
+    locate = Locator(text, source)
+
+    def where(origin: str, section: str, key: str) -> str:
+        return locate.where(section, key) if origin == source and text else f"{origin}: "
+
     sections = {}
     for name, cls in SECTIONS.items():
         for f in dataclasses.fields(cls):
             if f.name not in values[name]:
                 continue
             value = values[name][f.name]
-            where = origins.get(f"{name}.{f.name}", source)
+            origin = origins.get(f"{name}.{f.name}", source)
             for check in f.metadata["checks"]:
                 problem = check(value)
                 if problem:
                     problems.append(
-                        f"{locate(where, name, f.name)}{name}.{f.name} = "
+                        f"{where(origin, name, f.name)}{name}.{f.name} = "
                         f"{_toml_value(value)}: {problem}"
                     )
                     break
             if not demo and f.metadata["required"] and value in ("", ()):
                 problems.append(
-                    f"{locate(where, name, f.name)}{name}.{f.name} is empty: "
+                    f"{where(origin, name, f.name)}{name}.{f.name} is empty: "
                     f"{_first_sentence(f.metadata['doc'])}"
                 )
         if not demo:
@@ -372,48 +383,24 @@ def load_config(
     return Config(**sections, demo=demo, source=source, origins=origins)
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            [f"{path}: no such file. Make one with:  kiosk config init {path}"]
-        ) from None
-    except PermissionError:
-        raise ConfigError(
-            [f"{path}: not readable by this user (check its owner and mode)"]
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError([f"{path}: is a folder, not a configuration file"]) from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            [f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8"]
-        ) from None
-
-
 def _merge_file(
-    text: str,
-    source: str,
+    data: dict[str, Any],
+    locate: Locator,
     values: dict[str, dict[str, Any]],
     origins: dict[str, str],
     problems: list[str],
 ) -> None:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        # Nothing else can be checked in a file that does not parse.
-        raise ConfigError([f"{source}: not valid TOML: {error}"]) from None
-    locate = _Locator(text, source)
+    source = locate.source
     for section, body in data.items():
         if section not in SECTIONS:
             problems.append(
-                f"{locate(source, section)}[{section}] is not a section of the "
+                f"{locate.where(section)}[{section}] is not a section of the "
                 f"configuration{_suggest(section, SECTIONS)}"
             )
             continue
         if not isinstance(body, dict):
             problems.append(
-                f"{locate(source, section)}{section} must be a section "
+                f"{locate.where(section)}{section} must be a section "
                 f"([{section}]), not a single value"
             )
             continue
@@ -422,14 +409,14 @@ def _merge_file(
             f = declared.get(key)
             if f is None:
                 problems.append(
-                    f"{locate(source, section, key)}{section}.{key} is not a "
+                    f"{locate.where(section, key)}{section}.{key} is not a "
                     f"setting{_suggest(key, declared)}"
                 )
                 continue
             converted = _convert(value, f.type)
             if converted is None:
                 problems.append(
-                    f"{locate(source, section, key)}{section}.{key} = "
+                    f"{locate.where(section, key)}{section}.{key} = "
                     f"{_toml_value(value)}: must be {_TYPE_WORDS[str(f.type)]}"
                 )
                 origins[f"{section}.{key}"] = source
@@ -496,46 +483,6 @@ def _merge_environment(
         raw = environ[variable].strip()
         values[section][key] = tuple(raw.split()) if key == "readers" else raw
         origins[f"{section}.{key}"] = f"environment {variable}"
-
-
-class _Locator:
-    """Finds the line a key is on, for messages: 'kiosk.toml line 7: ...'.
-
-    tomllib keeps no positions, so the lines are found by parsing growing prefixes of the file
-    and noting where each key first appears. Only done when there is an error to report."""
-
-    def __init__(self, text: str, source: str) -> None:
-        self.text, self.source = text, source
-        self._lines: dict[tuple[str, ...], int] | None = None
-
-    def __call__(self, where: str, *path: str) -> str:
-        if where != self.source or not self.text:
-            return f"{where}: "
-        if self._lines is None:
-            self._lines = self._find_lines()
-        line = self._lines.get(path)
-        return f"{self.source} line {line}: " if line else f"{self.source}: "
-
-    def _find_lines(self) -> dict[tuple[str, ...], int]:
-        lines = self.text.splitlines()
-        found: dict[tuple[str, ...], int] = {}
-        for number in range(1, len(lines) + 1):
-            try:
-                data = tomllib.loads("\n".join(lines[:number]))
-            except tomllib.TOMLDecodeError:
-                continue
-            for path in _paths(data):
-                found.setdefault(path, number)
-        return found
-
-
-def _paths(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    out = []
-    for key, value in data.items():
-        out.append((*prefix, key))
-        if isinstance(value, dict):
-            out.extend(_paths(value, (*prefix, key)))
-    return out
 
 
 def _line_of(problem: str) -> int:

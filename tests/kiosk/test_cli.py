@@ -204,3 +204,83 @@ def test_a_terminal_without_utf8_gets_escaped_text_not_a_crash() -> None:
     )
     assert result.returncode == 0
     assert b"\\u53f7\\u7801\\u6709\\u6548" in result.stdout  # 号码有效, escaped
+
+
+def test_catalog_list_json_has_the_fields_the_design_names() -> None:
+    result = kiosk("catalog", "list", "--json")
+    assert result.returncode == 0
+    items = json.loads(result.stdout)
+    assert len(items) >= 12
+    for item in items:
+        assert {
+            "code",
+            "name",
+            "category",
+            "fields",
+            "offline_ok",
+            "completion",
+            "identification",
+        } <= set(item)
+        assert item["completion"] in ("kiosk", "pre-application", "counter")
+        assert item["identification"] in (["card"], ["card", "manual"])
+
+
+def test_catalog_check_points_at_the_file_and_line_of_a_broken_item(tmp_path: Path) -> None:
+    good = kiosk("catalog", "check", str(Path(__file__).parents[2] / "kiosk/catalog/items"))
+    assert good.returncode == 0
+    assert "are valid" in good.stdout
+    (tmp_path / "queue-ticket.toml").write_text(
+        (Path(__file__).parents[2] / "kiosk/catalog/items/queue-ticket.toml")
+        .read_text(encoding="utf-8")
+        .replace('completion = "counter"', 'completion = "later"'),
+        encoding="utf-8",
+    )
+    bad = kiosk("catalog", "check", str(tmp_path))
+    assert bad.returncode == 1
+    assert (
+        f"{tmp_path}/queue-ticket.toml line 8: completion: must be one of kiosk, "
+        "pre-application, counter" in bad.stderr
+    )
+
+
+def test_queue_commands_on_an_empty_and_a_filled_outbox(tmp_path: Path) -> None:
+    env = {"KIOSK_DEMO": "1", "HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / "d")}
+    empty = json.loads(kiosk("queue", "status", "--json", env=env).stdout)
+    assert empty == {
+        "queued": 0,
+        "sending": 0,
+        "accepted": 0,
+        "rejected": 0,
+        "oldest_queued_age_s": None,
+    }
+    assert kiosk("soak", "--sessions", "3", "--seed", "2", env=env).returncode == 0
+    rows = json.loads(kiosk("queue", "list", "--json", env=env).stdout)
+    transactions = [r for r in rows if r["kind"] == "transaction"]
+    assert len(transactions) == 3
+    assert all(r["status"] == "queued" and r["reason"] is None for r in rows)
+    assert all(len(r["key"]) >= 36 for r in rows)
+
+
+def test_a_locked_outbox_gives_a_clear_message(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = {"KIOSK_DEMO": "1", "HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / "d")}
+    assert kiosk("queue", "status", env=env).returncode == 0
+    holder = sqlite3.connect(tmp_path / "d" / "outbox.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = kiosk("soak", "--sessions", "1", env=env)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 1
+    assert "locked by another process" in result.stderr
+
+
+def test_a_damaged_outbox_gives_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "outbox.sqlite3").write_bytes(b"\x00garbage" * 512)
+    env = {"KIOSK_DEMO": "1", "HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / "d")}
+    result = kiosk("queue", "status", env=env)
+    assert result.returncode == 1
+    assert "damaged or is not a database" in result.stderr

@@ -1,0 +1,171 @@
+"""The kiosk: the one object screens (and `kiosk soak`) drive.
+
+It owns the catalog, the outbox and the current session; it turns card events into sessions and
+sessions into committed transactions. Rules it enforces:
+- a card read for an older generation (started before the last session ended) is dropped;
+- a card left on the reader never starts the next session: after a session, the card must be
+  removed and presented again;
+- below the disk's free-space floor no session starts, and the kiosk says why;
+- a transaction is committed before the session may say 已受理 (Session.submit).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from devices.base import CardRecord
+from kiosk.catalog import Catalog, Item, load_catalog
+from kiosk.clock import now_local, today_local
+from kiosk.config import Config
+from kiosk.identity import IdentityError, identity_from_card
+from kiosk.session import Listener, Session, SessionError, State, TimeLimits
+from kiosk.transactions import rating_payload, transaction_payload
+from offline_cache.outbox import Outbox, OutboxError, Row
+
+OUTBOX_FILE = "outbox.sqlite3"
+TAKE_YOUR_CARD = "请取走您的卡片。"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a card did not start a session, for the screen; `reason` is for logs (no data)."""
+
+    reason: str
+    message: str
+
+
+class Kiosk:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        catalog: Catalog | None = None,
+        outbox: Outbox | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        today: Callable[[], date] = today_local,
+        now: Callable[[], datetime] = now_local,
+        listener: Listener | None = None,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog or load_catalog()
+        self.outbox = outbox or Outbox(
+            config.data_dir / OUTBOX_FILE, min_free_bytes=config.storage.min_free_mb * 2**20
+        )
+        self.outbox.recover_stale_leases()
+        self.limits = TimeLimits(
+            float(config.session.step_timeout_s),
+            float(config.session.warning_s),
+            config.session.time_multiplier,
+        )
+        self._clock, self._today, self._now = clock, today, now
+        self._listener = listener
+        self.generation = 1
+        self.session: Session | None = None
+        self.card_must_be_removed = False
+        # Set by the sync worker's heartbeat once there is one; until then only items that can
+        # be finished offline are offered.
+        self.platform_reachable = False
+
+    def close(self) -> None:
+        self.outbox.close()
+
+    # --- what can be offered now -----------------------------------------------------------------
+    def unavailable(self, item: Item) -> tuple[str, str] | None:
+        """Why the kiosk cannot finish an item now, as (Chinese, English) with where to go
+        instead; None when it can."""
+        missing = [need for need in item.needs if not getattr(self.config.devices, need)]
+        if missing:
+            return (
+                f"暂不可用：本机没有所需的打印设备，请到{item.where_else}办理。",
+                f"Unavailable: this kiosk lacks the printer it needs. Go to {item.where_else_en}.",
+            )
+        if not item.offline_ok and not self.platform_reachable:
+            return (
+                f"暂不可用：网络暂时中断，本事项需要联网办理，请到{item.where_else}办理。",
+                f"Unavailable: the network is down and this item needs it. Go to "
+                f"{item.where_else_en}.",
+            )
+        return None
+
+    # --- cards -------------------------------------------------------------------------------
+    def card_read(self, record: CardRecord, generation: int) -> Session | Refusal | None:
+        """A reader read a card for `generation`. Returns the new session, a refusal to show,
+        or None when the event is stale and must be ignored."""
+        if generation != self.generation:
+            return None
+        if self.session is not None and self.session.state is not State.WIPED:
+            return None  # a session is running: another card changes nothing
+        if self.card_must_be_removed:
+            return Refusal("card left on the reader", "请先取走卡片，再重新放置，开始新的业务。")
+        try:
+            self.outbox.check_room()
+        except OutboxError as error:
+            return Refusal(str(error), error.resident_message)
+        try:
+            identity = identity_from_card(record, self._today())
+        except IdentityError as error:
+            return Refusal(str(error), IdentityError.resident_message)
+        self.card_must_be_removed = True
+        session = Session(
+            self.generation,
+            self.catalog,
+            self.limits,
+            today=self._today,
+            clock=self._clock,
+            listener=self._listener,
+        )
+        session.identify(identity)
+        self.session = session
+        return session
+
+    def card_removed(self) -> None:
+        self.card_must_be_removed = False
+
+    def end_session(self, reason: str) -> str:
+        """End (and wipe) the current session; what the closing screen says."""
+        if self.session is not None:
+            self.session.end(reason)
+        return self.session_ended()
+
+    def session_ended(self) -> str:
+        """After a session reached `wiped` (ended by itself or by the resident)."""
+        self.generation += 1
+        self.session = None
+        closing = "您的卡片信息已从本机清除。"
+        return closing + (TAKE_YOUR_CARD if self.card_must_be_removed else "")
+
+    # --- committing ----------------------------------------------------------------------------
+    def commit_transaction(self, session: Session) -> str:
+        """Session.submit's commit: durable in the outbox when this returns the number."""
+
+        def commit(key: str) -> str:
+            payload = transaction_payload(
+                session, kiosk_id=self.config.kiosk.id, demo=self.config.demo, at=self._now()
+            )
+            row = self.outbox.enqueue_transaction(
+                key, payload, kiosk_id=self.config.kiosk.id, day=self._today().strftime("%Y%m%d")
+            )
+            return row.number
+
+        return session.submit(commit)
+
+    def commit_rating(
+        self, session: Session, level: int, contact_consent: bool | None = None
+    ) -> Row:
+        if session.transaction_key is None or session.number is None:
+            raise SessionError("nothing to rate: the transaction was not committed")
+        payload = rating_payload(
+            session.transaction_key, session.number, level, contact_consent, at=self._now()
+        )
+        rows: list[Row] = []
+
+        def commit(key: str) -> Row:
+            assert session.transaction_key is not None
+            rows.append(self.outbox.enqueue_rating(key, session.transaction_key, payload))
+            return rows[-1]
+
+        session.rate(level, commit)
+        return rows[0]

@@ -1,0 +1,82 @@
+"""What is committed to the outbox for a transaction and for a rating (好差评).
+
+The transaction carries everything the platform needs to handle the matter, the applicant's
+full identity included: the outbox encrypts personal fields at rest (offline-sync work), and the
+platform needs them. A rating carries no personal data at all: it names the transaction it rates,
+its level, and whether the resident agreed to be contacted about a poor rating.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+from kiosk.identity import ResidentIdentity
+from kiosk.session import RATING_LEVELS, Session, SessionError
+
+PAYLOAD_SCHEMA: Final = 1
+POOR_LEVELS: Final = (1, 2)  # 不满意, 非常不满意: only then is contact consent asked
+
+
+def applicant(identity: ResidentIdentity) -> dict[str, Any]:
+    return {
+        "card_type": identity.card_type.value,
+        "id_number": identity.id_number,
+        "name": identity.name,
+        "name_en": identity.name_en,
+        "sex": identity.sex.value,
+        "birth_date": identity.birth_date.isoformat(),
+        "nation_code": identity.nation_code,
+        "nationality": identity.nationality,
+        "address": identity.address,
+        "card_valid_until": (
+            "long_term"
+            if identity.long_term
+            else identity.valid_until.isoformat()
+            if identity.valid_until
+            else ""
+        ),
+    }
+
+
+def transaction_payload(
+    session: Session, *, kiosk_id: str, demo: bool, at: datetime
+) -> dict[str, Any]:
+    item = session.item
+    if item is None or session.transaction_key is None:
+        raise SessionError("no item chosen and confirmed: nothing to commit")
+    return {
+        "schema": PAYLOAD_SCHEMA,
+        "key": session.transaction_key,
+        "kiosk_id": kiosk_id,
+        "demo": demo,
+        "created_at": at.isoformat(timespec="seconds"),
+        "item": item.code,
+        "item_name": item.name,
+        "completion": item.completion,
+        "applicant": applicant(session.identity),
+        "fields": dict(session.values),
+    }
+
+
+def rating_payload(
+    transaction_key: str,
+    transaction_number: str,
+    level: int,
+    contact_consent: bool | None,
+    *,
+    at: datetime,
+) -> dict[str, Any]:
+    if level not in RATING_LEVELS:
+        raise ValueError(f"rating level {level!r} is not 1..5")
+    if contact_consent is not None and level not in POOR_LEVELS:
+        raise ValueError("contact consent is asked only after 不满意 or 非常不满意")
+    return {
+        "schema": PAYLOAD_SCHEMA,
+        "transaction_key": transaction_key,
+        "transaction_number": transaction_number,
+        "level": level,
+        "level_label": RATING_LEVELS[level],
+        "contact_consent": contact_consent,
+        "created_at": at.isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,388 @@
+"""The durable outbox: every transaction and rating is committed here before the resident is
+told 已受理, and leaves only once the platform accepted or rejected it.
+
+Choices, and why:
+- SQLite in WAL mode with synchronous=FULL: a commit that returned survives a crash and a power
+  cut on storage that honours flushes. busy_timeout, so a second process waits instead of failing.
+- One transaction helper (BEGIN IMMEDIATE; rollback on any exception) on an isolation_level=None
+  connection, so that Python's sqlite3 never opens or commits transactions behind our back.
+- Rows change status (queued, sending, accepted, rejected) and are leased (owner, expiry) while
+  one sender holds them; nothing is deleted to mark progress. Stale leases go back to queued at
+  start-up. Lease times are wall-clock seconds: they must mean the same after a reboot, which a
+  monotonic clock does not.
+- The readable number (KIOSK-YYYYMMDD-NNNNN) comes from a durable per-day sequence allocated in
+  the same transaction as the row, so a crash can neither reuse nor skip-and-duplicate a number.
+- Payloads are JSON, never pickle. The schema version is PRAGMA user_version, with migrations.
+- Below a free-space floor nothing new is accepted: a full disk must never yield 已受理.
+
+Errors, drawn once:
+    OutboxError            the outbox cannot do what was asked; `resident_message` in plain words
+    ├── OutboxFull         below the free-space floor, or SQLite reports the disk full
+    ├── OutboxBusy         another process held the database longer than the busy timeout
+    └── OutboxCorrupt      the file is not a database, or is damaged
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+SCHEMA_VERSION: Final = 1
+STATUSES: Final = ("queued", "sending", "accepted", "rejected")
+KINDS: Final = ("transaction", "rating")
+
+# Each migration is a list of statements, applied in one transaction; index + 1 = the version.
+MIGRATIONS: Final[Sequence[Sequence[str]]] = (
+    (
+        """CREATE TABLE outbox (
+            id            INTEGER PRIMARY KEY,
+            key           TEXT NOT NULL UNIQUE,
+            kind          TEXT NOT NULL CHECK (kind IN ('transaction', 'rating')),
+            number        TEXT NOT NULL UNIQUE,
+            parent_key    TEXT REFERENCES outbox(key),
+            status        TEXT NOT NULL DEFAULT 'queued'
+                          CHECK (status IN ('queued', 'sending', 'accepted', 'rejected')),
+            lease_owner   TEXT,
+            lease_expires REAL,
+            attempts      INTEGER NOT NULL DEFAULT 0,
+            reject_code   TEXT,
+            reject_reason TEXT,
+            payload       TEXT NOT NULL,
+            created_at    REAL NOT NULL,
+            updated_at    REAL NOT NULL,
+            CHECK ((kind = 'rating') = (parent_key IS NOT NULL)),
+            CHECK ((status = 'sending') = (lease_owner IS NOT NULL))
+        )""",
+        "CREATE INDEX outbox_status ON outbox(status, created_at)",
+        # One rating per transaction: a rating must never be counted twice.
+        "CREATE UNIQUE INDEX outbox_one_rating ON outbox(parent_key) WHERE kind = 'rating'",
+        """CREATE TABLE sequence (
+            day  TEXT PRIMARY KEY,
+            last INTEGER NOT NULL
+        )""",
+    ),
+)
+
+# SQLite primary result codes (the low byte of an extended code).
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
+
+
+class OutboxError(Exception):
+    resident_message = "暂时无法受理，请稍后再试或联系工作人员。"
+
+    def __init__(self, message: str, resident_message: str | None = None) -> None:
+        super().__init__(message)
+        if resident_message:
+            self.resident_message = resident_message
+
+
+class OutboxFull(OutboxError):
+    resident_message = "自助机存储空间不足，暂停受理新业务，请到人工窗口办理。"
+
+
+class OutboxBusy(OutboxError):
+    resident_message = "系统繁忙，请稍后再试。"
+
+
+class OutboxCorrupt(OutboxError):
+    resident_message = "自助机暂停服务，请到人工窗口办理。"
+
+
+@dataclass(frozen=True, repr=False)
+class Row:
+    key: str
+    kind: str
+    number: str
+    status: str
+    payload: Mapping[str, Any]
+    created_at: float
+    updated_at: float
+    parent_key: str | None = None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
+    attempts: int = 0
+    reject_code: str | None = None
+    reject_reason: str | None = None
+
+    def __repr__(self) -> str:
+        # The payload holds personal data: never in a repr, a log line or a traceback.
+        return f"Row({self.kind} {self.number} {self.status} key={self.key})"
+
+
+_COLUMNS = (
+    "key, kind, number, status, payload, created_at, updated_at, parent_key, "
+    "lease_owner, lease_expires, attempts, reject_code, reject_reason"
+)
+
+
+def _row(values: Sequence[Any]) -> Row:
+    key, kind, number, status, payload, *rest = values
+    return Row(key, kind, number, status, json.loads(payload), *rest)
+
+
+class Outbox:
+    """One SQLite file. Thread-safe: one connection, used under a lock."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        min_free_bytes: int = 200 * 1024 * 1024,
+        busy_timeout_s: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.min_free_bytes = min_free_bytes
+        self._clock = clock
+        self._lock = threading.RLock()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            # Created 0600 before SQLite opens it: the rows hold personal data.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        with _translated(f"open {path.name}"):
+            self._db = sqlite3.connect(
+                path, isolation_level=None, timeout=busy_timeout_s, check_same_thread=False
+            )
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise OutboxError(f"{path}: SQLite refused WAL mode (got {mode!r})")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA secure_delete=ON")
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the one transaction helper --------------------------------------------------------
+    @contextmanager
+    def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
+        with self._lock, _translated(what):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                # SQLite may already have rolled back by itself (disk full, for one): a second
+                # ROLLBACK would fail and hide the error that matters.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise OutboxError(
+                f"{self.path}: written by a newer kiosk (schema {version}, this "
+                f"version knows {SCHEMA_VERSION}); do not downgrade over it"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self._tx(f"migrate to schema {number + 1}") as db:
+                for statement in MIGRATIONS[number]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={number + 1}")
+
+    # --- space ---------------------------------------------------------------------------------
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.path.parent).free
+
+    def check_room(self) -> None:
+        """OutboxFull when the disk is below the floor: then the kiosk takes no new sessions."""
+        free = self.free_bytes()
+        if free < self.min_free_bytes:
+            raise OutboxFull(
+                f"only {free // 2**20} MB free in {self.path.parent}, below the "
+                f"floor of {self.min_free_bytes // 2**20} MB: no new transactions"
+            )
+
+    # --- writing ----------------------------------------------------------------------------
+    def enqueue_transaction(
+        self, key: str, payload: Mapping[str, Any], *, kiosk_id: str, day: str
+    ) -> Row:
+        """Commit a transaction; once this returns, it survives a crash. The same key again
+        returns the row already there (a double tap never makes two)."""
+        self.check_room()
+        body = _json(payload)
+        with self._tx("enqueue a transaction") as db:
+            existing = self._get(db, key)
+            if existing is not None:
+                return existing
+            db.execute(
+                "INSERT INTO sequence(day, last) VALUES (?, 1) "
+                "ON CONFLICT(day) DO UPDATE SET last = last + 1",
+                (day,),
+            )
+            sequence = db.execute("SELECT last FROM sequence WHERE day = ?", (day,)).fetchone()[0]
+            number = f"{kiosk_id}-{day}-{sequence:05d}"
+            now = self._clock()
+            db.execute(
+                "INSERT INTO outbox(key, kind, number, payload, created_at, updated_at) "
+                "VALUES (?, 'transaction', ?, ?, ?, ?)",
+                (key, number, body, now, now),
+            )
+            row = self._get(db, key)
+        assert row is not None
+        return row
+
+    def enqueue_rating(self, key: str, transaction_key: str, payload: Mapping[str, Any]) -> Row:
+        """Commit a rating of a transaction; it is sent only after that transaction was accepted."""
+        self.check_room()
+        body = _json(payload)
+        with self._tx("enqueue a rating") as db:
+            existing = self._get(db, key)
+            if existing is not None:
+                return existing
+            parent = self._get(db, transaction_key)
+            if parent is None or parent.kind != "transaction":
+                raise OutboxError(f"no transaction {transaction_key} to rate")
+            if db.execute(
+                "SELECT 1 FROM outbox WHERE kind = 'rating' AND parent_key = ?", (transaction_key,)
+            ).fetchone():
+                raise OutboxError(
+                    f"transaction {parent.number} is already rated",
+                    "这项业务已经评价过了，谢谢您。",
+                )
+            now = self._clock()
+            db.execute(
+                "INSERT INTO outbox(key, kind, number, parent_key, payload, created_at, "
+                "updated_at) VALUES (?, 'rating', ?, ?, ?, ?, ?)",
+                (key, f"{parent.number}-R", transaction_key, body, now, now),
+            )
+            row = self._get(db, key)
+        assert row is not None
+        return row
+
+    # --- sending (the sync worker's side) -----------------------------------------------------
+    def lease(self, owner: str, *, limit: int, lease_s: float) -> list[Row]:
+        """Take up to `limit` queued rows, oldest first, for `owner` until the lease expires.
+        A rating is only taken once its transaction was accepted."""
+        now = self._clock()
+        with self._tx("lease rows") as db:
+            keys = [
+                k
+                for (k,) in db.execute(
+                    "SELECT o.key FROM outbox o LEFT JOIN outbox p ON p.key = o.parent_key "
+                    "WHERE o.status = 'queued' "
+                    "AND (o.kind = 'transaction' OR p.status = 'accepted') "
+                    "ORDER BY o.created_at, o.id LIMIT ?",
+                    (limit,),
+                )
+            ]
+            db.executemany(
+                "UPDATE outbox SET status = 'sending', lease_owner = ?, "
+                "lease_expires = ?, attempts = attempts + 1, updated_at = ? "
+                "WHERE key = ?",
+                [(owner, now + lease_s, now, k) for k in keys],
+            )
+            rows = [self._get(db, k) for k in keys]
+        return [r for r in rows if r is not None]
+
+    def accept(self, key: str, owner: str) -> None:
+        self._finish(key, owner, "accepted", None, None)
+
+    def reject(self, key: str, owner: str, code: str, reason: str) -> None:
+        self._finish(key, owner, "rejected", code, reason)
+
+    def release(self, key: str, owner: str) -> None:
+        """Give a leased row back, to be retried."""
+        self._finish(key, owner, "queued", None, None)
+
+    def _finish(
+        self, key: str, owner: str, status: str, code: str | None, reason: str | None
+    ) -> None:
+        with self._tx(f"mark a row {status}") as db:
+            changed = db.execute(
+                "UPDATE outbox SET status = ?, lease_owner = NULL, lease_expires = NULL, "
+                "reject_code = ?, reject_reason = ?, updated_at = ? "
+                "WHERE key = ? AND status = 'sending' AND lease_owner = ?",
+                (status, code, reason, self._clock(), key, owner),
+            ).rowcount
+        if changed != 1:
+            raise OutboxError(f"row {key} is not leased by {owner}")
+
+    def recover_stale_leases(self) -> int:
+        """At start-up: rows whose lease expired (their sender died) go back to queued."""
+        with self._tx("recover stale leases") as db:
+            return db.execute(
+                "UPDATE outbox SET status = 'queued', lease_owner = NULL, lease_expires = NULL, "
+                "updated_at = ? WHERE status = 'sending' AND lease_expires < ?",
+                (self._clock(), self._clock()),
+            ).rowcount
+
+    # --- reading -------------------------------------------------------------------------------
+    def get(self, key: str) -> Row | None:
+        with self._lock, _translated("read a row"):
+            return self._get(self._db, key)
+
+    @staticmethod
+    def _get(db: sqlite3.Connection, key: str) -> Row | None:
+        # _COLUMNS is a constant of this module; values are always bound parameters.
+        found = db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = ?", (key,)).fetchone()  # noqa: S608
+        return _row(found) if found else None
+
+    def rows(self) -> list[Row]:
+        with self._lock, _translated("list rows"):
+            return [_row(r) for r in self._db.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY id")]  # noqa: S608
+
+    def status(self) -> dict[str, Any]:
+        with self._lock, _translated("count rows"):
+            counts = dict.fromkeys(STATUSES, 0)
+            for status, count in self._db.execute(
+                "SELECT status, count(*) FROM outbox GROUP BY status"
+            ):
+                counts[status] = count
+            oldest = self._db.execute(
+                "SELECT min(created_at) FROM outbox WHERE status = 'queued'"
+            ).fetchone()[0]
+        age = None if oldest is None else round(max(0.0, self._clock() - oldest), 3)
+        return {**counts, "oldest_queued_age_s": age}
+
+    def integrity_check(self) -> str:
+        with self._lock, _translated("check integrity"):
+            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _json(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """SQLite's failures, as errors that say what happened and what the resident should do."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            raise OutboxBusy(
+                f"could not {what}: the outbox is locked by another process "
+                "(is a second kiosk running on this data folder?)"
+            ) from None
+        if code == _SQLITE_FULL:
+            raise OutboxFull(f"could not {what}: the disk is full") from None
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            raise OutboxCorrupt(
+                f"could not {what}: the outbox file is damaged or is not a "
+                "database; keep it for recovery and call a technician"
+            ) from None
+        raise OutboxError(
+            f"could not {what}: {error.__class__.__name__} "
+            f"({getattr(error, 'sqlite_errorname', 'unknown')})"
+        ) from None

@@ -1,0 +1,522 @@
+"""The resident session through the kiosk core, with simulated devices and a real outbox."""
+
+from __future__ import annotations
+
+import gc
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import fields, is_dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devices.registry import open_reader
+from devices.simulators.reader import SimReader
+from kiosk.clock import SHANGHAI
+from kiosk.config import Config, load_config
+from kiosk.core import Kiosk, Refusal
+from kiosk.identity import ResidentIdentity
+from kiosk.session import (
+    LIMITS,
+    MIN_WARNING_S,
+    Session,
+    SessionError,
+    SessionEvent,
+    State,
+    TimeLimits,
+)
+
+TODAY = date(2026, 11, 29)
+RESIDENT_ID = "110101196205170316"
+ELDERLY_ID = "310101194102280027"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    env = {"HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / "data")}
+    return load_config(None, demo=True, environ=env)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def events() -> list[SessionEvent]:
+    return []
+
+
+@pytest.fixture
+def kiosk(config: Config, clock: Clock, events: list[SessionEvent]) -> Iterator[Kiosk]:
+    k = Kiosk(
+        config,
+        clock=clock,
+        today=lambda: TODAY,
+        now=lambda: datetime(2026, 11, 29, 9, 30, tzinfo=SHANGHAI),
+        listener=events.append,
+    )
+    yield k
+    k.close()
+
+
+def reader(profile: str) -> SimReader:
+    r = open_reader(f"sim://{profile}")
+    assert isinstance(r, SimReader)
+    return r
+
+
+def start(kiosk: Kiosk, profile: str = "resident") -> Session:
+    record = reader(profile).read_card(timeout=1)
+    assert record is not None
+    session = kiosk.card_read(record, kiosk.generation)
+    assert isinstance(session, Session)
+    return session
+
+
+def outbox_rows(kiosk: Kiosk) -> list[dict[str, Any]]:
+    db = sqlite3.connect(kiosk.outbox.path)
+    db.row_factory = sqlite3.Row
+    rows = [dict(r) for r in db.execute("SELECT * FROM outbox ORDER BY id")]
+    db.close()
+    return rows
+
+
+# --- whole sessions ------------------------------------------------------------------------------
+
+
+def test_a_whole_session_card_to_wipe_with_a_rating(
+    kiosk: Kiosk, events: list[SessionEvent]
+) -> None:
+    session = start(kiosk, "elderly")
+    assert session.state is State.IDENTIFIED
+    session.start_choosing()
+    session.choose("old-age-allowance")
+    assert session.set_value("payment_method", "social_security_card") is None
+    assert session.set_value("phone", "13800138000") is None
+    assert session.review() == {}
+    key = session.transaction_key
+    number = kiosk.commit_transaction(session)
+    assert number == "DEMO-0001-20261129-00001"
+    assert session.state is State.DONE
+    session.start_rating()
+    rating = kiosk.commit_rating(session, 2, contact_consent=True)
+    assert session.state is State.WIPED
+    assert kiosk.session_ended() == "您的卡片信息已从本机清除。请取走您的卡片。"
+
+    transaction, rated = outbox_rows(kiosk)
+    assert (transaction["kind"], transaction["number"], transaction["status"]) == (
+        "transaction",
+        number,
+        "queued",
+    )
+    payload = json.loads(transaction["payload"])
+    assert payload["key"] == key == transaction["key"]
+    assert payload["item"] == "old-age-allowance"
+    assert payload["fields"] == {"payment_method": "social_security_card", "phone": "13800138000"}
+    assert payload["applicant"]["id_number"] == ELDERLY_ID
+    assert payload["applicant"]["card_valid_until"] == "long_term"
+    assert payload["created_at"] == "2026-11-29T09:30:00+08:00"
+    assert (rated["kind"], rated["parent_key"], rated["number"]) == ("rating", key, f"{number}-R")
+    assert json.loads(rated["payload"]) == {
+        "schema": 1,
+        "transaction_key": key,
+        "transaction_number": number,
+        "level": 2,
+        "level_label": "不满意",
+        "contact_consent": True,
+        "created_at": "2026-11-29T09:30:00+08:00",
+    }
+    assert rating.key == rated["key"]
+    assert [e.kind for e in events][-1] == "ended"
+    assert [e.state for e in events if e.kind == "state"] == [
+        State.IDENTIFIED,
+        State.CHOOSING,
+        State.FILLING,
+        State.CONFIRMING,
+        State.SUBMITTING,
+        State.DONE,
+        State.RATING,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("profile", "code", "values"),
+    [
+        ("resident", "queue-ticket", {"business": "other"}),
+        (
+            "resident",
+            "volunteer-registration",
+            {
+                "service_area": "elderly_help",
+                "availability": "weekday_daytime",
+                "phone": "13912345678",
+            },
+        ),
+        (
+            "expired",
+            "resident-request",
+            {"topic": "noise", "place": "inside_compound", "reply_wanted": "no_reply"},
+        ),
+        (
+            "elderly",
+            "home-care-booking",
+            {
+                "service": "meal_help",
+                "service_date": "2026-12-01",
+                "time_slot": "morning",
+                "phone": "13800138000",
+            },
+        ),
+        ("sscard", "unemployment-registration", None),
+    ],
+)
+def test_sessions_for_several_items_end_committed_and_skipping_the_rating(
+    kiosk: Kiosk, profile: str, code: str, values: dict[str, Any] | None
+) -> None:
+    session = start(kiosk, profile)
+    session.start_choosing()
+    refusals = session.available(code)
+    if values is None:  # 测试八 is 71: too old for unemployment registration
+        assert [zh for zh, _ in refusals] == ["未满60周岁（法定劳动年龄内）"]
+        with pytest.raises(SessionError) as raised:
+            session.choose(code)
+        assert raised.value.resident_message.startswith("不符合办理条件：")
+        kiosk.end_session("cancelled")
+        assert outbox_rows(kiosk) == []
+        return
+    assert refusals == []
+    session.choose(code)
+    for name, value in values.items():
+        assert session.set_value(name, value) is None, name
+    assert session.review() == {}
+    kiosk.commit_transaction(session)
+    kiosk.end_session("finished")
+    (row,) = outbox_rows(kiosk)
+    assert json.loads(row["payload"])["fields"] == values
+
+
+def test_the_volunteer_field_names_used_above_exist() -> None:
+    from kiosk.catalog import load_catalog
+
+    names = {f.name for f in load_catalog()["volunteer-registration"].fields}
+    assert names == {"service_area", "availability", "phone"}
+
+
+# --- the confirm screen and the commit ---------------------------------------------------------
+
+
+def test_the_key_is_made_when_the_confirm_screen_opens_and_survives_going_back(
+    kiosk: Kiosk,
+) -> None:
+    session = start(kiosk)
+    session.start_choosing()
+    session.choose("queue-ticket")
+    assert session.transaction_key is None
+    assert session.review() == {"business": "请填写“办理业务”。"}
+    assert session.state is State.FILLING
+    session.set_value("business", "other")
+    session.review()
+    key = session.transaction_key
+    assert key is not None
+    assert len(key) == 36
+    assert key[14] == "7"  # a UUIDv7
+    session.back()
+    session.review()
+    assert session.transaction_key == key
+
+
+def test_a_failed_commit_returns_to_confirm_and_the_retry_makes_one_row(kiosk: Kiosk) -> None:
+    session = start(kiosk)
+    session.start_choosing()
+    session.choose("queue-ticket")
+    session.set_value("business", "other")
+    session.review()
+    states: list[State] = []
+
+    def failing(key: str) -> str:
+        states.append(session.state)
+        raise OSError("disk went away")
+
+    with pytest.raises(OSError, match="disk went away"):
+        session.submit(failing)
+    assert states == [State.SUBMITTING]
+    assert session.state is State.CONFIRMING
+    first = kiosk.commit_transaction(session)
+    assert session.state is State.DONE
+    assert len(outbox_rows(kiosk)) == 1
+    assert first.endswith("-00001")
+
+
+def test_done_is_reached_only_after_the_commit_returned(kiosk: Kiosk) -> None:
+    session = start(kiosk)
+    session.start_choosing()
+    session.choose("queue-ticket")
+    session.set_value("business", "other")
+    session.review()
+    seen: list[tuple[State, int]] = []
+
+    def commit(key: str) -> str:
+        seen.append((session.state, len(outbox_rows(kiosk))))
+        return kiosk.outbox.enqueue_transaction(key, {"x": 1}, kiosk_id="K", day="20261129").number
+
+    session.submit(commit)
+    assert seen == [(State.SUBMITTING, 0)]
+    assert session.state is State.DONE
+
+
+def test_a_rating_is_tied_to_one_transaction_and_only_1_to_5(kiosk: Kiosk) -> None:
+    session = start(kiosk)
+    session.start_choosing()
+    session.choose("queue-ticket")
+    session.set_value("business", "other")
+    session.review()
+    kiosk.commit_transaction(session)
+    session.start_rating()
+    with pytest.raises(ValueError, match=r"1\.\.5"):
+        kiosk.commit_rating(session, 6)
+    with pytest.raises(ValueError, match="contact consent is asked only after"):
+        kiosk.commit_rating(session, 5, contact_consent=True)
+    kiosk.commit_rating(session, 5)
+    assert [r["kind"] for r in outbox_rows(kiosk)] == ["transaction", "rating"]
+
+
+def test_illegal_moves_are_refused(kiosk: Kiosk) -> None:
+    session = start(kiosk)
+    with pytest.raises(SessionError):
+        session.choose("queue-ticket")  # the menu was not opened
+    with pytest.raises(SessionError):
+        session.review()
+    with pytest.raises(SessionError):
+        session.start_rating()
+
+
+# --- time ---------------------------------------------------------------------------------------
+
+
+def session_in(kiosk: Kiosk, state: State) -> Session:
+    session = start(kiosk)
+    if state is State.IDENTIFIED:
+        return session
+    session.start_choosing()
+    if state is State.CHOOSING:
+        return session
+    session.choose("queue-ticket")
+    if state is State.FILLING:
+        return session
+    session.set_value("business", "other")
+    session.review()
+    if state is State.CONFIRMING:
+        return session
+    kiosk.commit_transaction(session)
+    if state is State.DONE:
+        return session
+    session.start_rating()
+    return session
+
+
+TIMED = [s for s, limit in LIMITS.items() if limit is not None]
+
+
+@pytest.mark.parametrize("state", TIMED)
+@pytest.mark.parametrize("multiplier", [1.0, 10.0])
+def test_a_warning_of_at_least_20_s_precedes_every_timeout(
+    config: Config, clock: Clock, state: State, multiplier: float
+) -> None:
+    events: list[SessionEvent] = []
+    limits = TimeLimits(step_s=120, warning_s=30, multiplier=multiplier)
+    kiosk = Kiosk(config, clock=clock, today=lambda: TODAY, listener=events.append)
+    kiosk.limits = limits
+    session = session_in(kiosk, state)
+    assert session.state is state
+    limit = limits.limit(state)
+    assert limit is not None
+    events.clear()
+    clock.now += limit - 0.01
+    session.tick()
+    assert events == []
+    clock.now += 0.01
+    session.tick()
+    assert [(e.kind, e.data["seconds"]) for e in events] == [("warning", 30 * multiplier)]
+    assert 30 * multiplier >= MIN_WARNING_S
+    clock.now += 30 * multiplier - 0.01
+    session.tick()
+    assert session.state is state
+    clock.now += 0.01
+    session.tick()
+    assert session.state is State.WIPED
+    assert session.end_reason == "timeout"
+    assert [e.kind for e in events] == ["warning", "ended"]
+    kiosk.close()
+
+
+def test_i_am_still_here_lifts_the_warning_and_restarts_the_limit(
+    kiosk: Kiosk, clock: Clock
+) -> None:
+    session = session_in(kiosk, State.FILLING)
+    clock.now += 120
+    session.tick()
+    assert session.warning
+    clock.now += 25
+    session.still_here()
+    assert not session.warning
+    clock.now += 119
+    session.tick()
+    assert session.state is State.FILLING
+    assert not session.warning
+
+
+def test_time_stops_while_a_device_or_the_platform_works(kiosk: Kiosk, clock: Clock) -> None:
+    session = session_in(kiosk, State.CHOOSING)
+    clock.now += 100
+    with session.paused():
+        clock.now += 3600
+        session.tick()
+        assert not session.warning
+    clock.now += 19
+    session.tick()
+    assert not session.warning
+    clock.now += 1
+    session.tick()
+    assert session.warning
+
+
+def test_limits_refuse_a_warning_under_20_s_and_more_than_ten_fold() -> None:
+    with pytest.raises(ValueError, match="at least 20"):
+        TimeLimits(warning_s=19)
+    with pytest.raises(ValueError, match="from 1 to 10"):
+        TimeLimits(multiplier=11)
+
+
+# --- cards, generations, wiping ----------------------------------------------------------------
+
+
+def test_a_card_left_on_the_reader_starts_nothing(kiosk: Kiosk) -> None:
+    sim = reader("resident")
+    record = sim.read_card(1)
+    assert record is not None
+    session = kiosk.card_read(record, kiosk.generation)
+    assert isinstance(session, Session)
+    assert kiosk.end_session("cancelled").endswith("请取走您的卡片。")
+    again = sim.read_card(1)  # the same card, still there
+    assert again is not None
+    refusal = kiosk.card_read(again, kiosk.generation)
+    assert refusal == Refusal("card left on the reader", "请先取走卡片，再重新放置，开始新的业务。")
+    assert kiosk.session is None
+    sim.remove()
+    kiosk.card_removed()
+    sim.present()
+    record = sim.read_card(1)
+    assert record is not None
+    assert isinstance(kiosk.card_read(record, kiosk.generation), Session)
+
+
+def test_a_read_for_an_older_generation_is_dropped(kiosk: Kiosk) -> None:
+    record = reader("resident").read_card(1)
+    assert record is not None
+    stale = kiosk.generation
+    session = kiosk.card_read(record, stale)
+    assert isinstance(session, Session)
+    kiosk.end_session("cancelled")
+    kiosk.card_removed()
+    assert kiosk.card_read(record, stale) is None
+    assert kiosk.session is None
+    assert isinstance(kiosk.card_read(record, kiosk.generation), Session)
+
+
+def test_a_second_card_during_a_session_changes_nothing(kiosk: Kiosk) -> None:
+    session = start(kiosk, "resident")
+    record = reader("elderly").read_card(1)
+    assert record is not None
+    assert kiosk.card_read(record, kiosk.generation) is None
+    assert kiosk.session is session
+    assert session.identity.id_number == RESIDENT_ID
+
+
+def test_a_bad_card_is_refused_in_plain_words(kiosk: Kiosk) -> None:
+    record = reader("garbled").read_card(1)
+    assert record is not None
+    refusal = kiosk.card_read(record, kiosk.generation)
+    assert isinstance(refusal, Refusal)
+    assert refusal.message.startswith("卡片信息无法识别")
+    assert RESIDENT_ID[:17] not in refusal.reason
+
+
+def test_below_the_disk_floor_no_session_starts_and_the_kiosk_says_why(kiosk: Kiosk) -> None:
+    kiosk.outbox.min_free_bytes = 2**62
+    record = reader("resident").read_card(1)
+    assert record is not None
+    refusal = kiosk.card_read(record, kiosk.generation)
+    assert isinstance(refusal, Refusal)
+    assert "存储空间不足" in refusal.message
+    assert kiosk.session is None
+
+
+def reachable(root: object) -> Iterator[object]:
+    """Every object reachable from `root` through attributes, containers and closures."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, type):
+            continue
+        seen.add(id(obj))
+        yield obj
+        if isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, list | tuple | set | frozenset):
+            stack.extend(obj)
+        elif is_dataclass(obj):
+            stack.extend(getattr(obj, f.name) for f in fields(obj))
+        elif hasattr(obj, "__dict__") and not callable(obj):
+            stack.extend(vars(obj).values())
+
+
+@pytest.mark.parametrize("ending", ["rated", "finished", "timeout", "cancelled_in_form"])
+def test_a_wiped_session_holds_no_personal_data(kiosk: Kiosk, clock: Clock, ending: str) -> None:
+    session = session_in(kiosk, State.FILLING if ending == "cancelled_in_form" else State.DONE)
+    if ending == "cancelled_in_form":
+        session.set_value("business", "other")
+        kiosk.end_session("cancelled")
+    elif ending == "rated":
+        session.start_rating()
+        kiosk.commit_rating(session, 5)
+    elif ending == "finished":
+        kiosk.end_session("finished")
+    else:
+        clock.now += 10_000
+        session.tick()
+        clock.now += 10_000
+        session.tick()
+    assert session.state is State.WIPED
+    personal = {RESIDENT_ID, "测试一", "北京市东城区测试街道示例社区1号楼2单元301室", "19620517"}
+    for obj in reachable(session):
+        assert not isinstance(obj, ResidentIdentity)
+        if isinstance(obj, str):
+            assert not any(p in obj for p in personal), obj
+    with pytest.raises(SessionError):
+        session.identity  # noqa: B018
+    gc.collect()
+
+
+def test_unavailable_items_say_why_and_where_to_go(kiosk: Kiosk) -> None:
+    catalog = kiosk.catalog
+    assert kiosk.unavailable(catalog["queue-ticket"]) is None
+    zh, en = kiosk.unavailable(catalog["social-insurance-record"]) or ("", "")
+    assert zh.startswith("暂不可用：网络暂时中断")
+    assert catalog["social-insurance-record"].where_else in zh
+    assert en.startswith("Unavailable: the network is down")
+    kiosk.platform_reachable = True
+    assert kiosk.unavailable(catalog["social-insurance-record"]) is None
