@@ -367,6 +367,8 @@ def cmd_soak(args: argparse.Namespace) -> int:
             f"{summary.ratings} ratings, {summary.refused} refused, in {summary.elapsed_s} s; "
             f"outbox: {summary.outbox}"
         )
+        for reason, count in summary.refusals.items():
+            print(f"refused {count}x: {reason}")
     return EXIT_OK if summary.transactions == summary.sessions else EXIT_NO
 
 

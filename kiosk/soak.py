@@ -35,6 +35,7 @@ class SoakSummary:
     transactions: int = 0
     ratings: int = 0
     refused: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)  # reason (no personal data): count
     items: dict[str, int] = field(default_factory=dict)
     first_number: str = ""
     last_number: str = ""
@@ -91,7 +92,10 @@ def _one_session(
         return
     session = kiosk.card_read(record, kiosk.generation)
     if not isinstance(session, Session):  # a refusal (say, the disk is full) or a stale read
+        reason = session.reason if session is not None else "stale card read"
+        print(f"refused {reason}", file=out, flush=True)
         summary.refused += 1
+        summary.refusals[reason] = summary.refusals.get(reason, 0) + 1
         if simulated:
             simulated.remove()
         kiosk.card_removed()
