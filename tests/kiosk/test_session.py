@@ -93,6 +93,27 @@ def outbox_rows(kiosk: Kiosk) -> list[dict[str, Any]]:
     return rows
 
 
+def session_in(kiosk: Kiosk, state: State) -> Session:
+    session = start(kiosk)
+    if state is State.IDENTIFIED:
+        return session
+    session.start_choosing()
+    if state is State.CHOOSING:
+        return session
+    session.choose("queue-ticket")
+    if state is State.FILLING:
+        return session
+    session.set_value("business", "other")
+    session.review()
+    if state is State.CONFIRMING:
+        return session
+    kiosk.commit_transaction(session)
+    if state is State.DONE:
+        return session
+    session.start_rating()
+    return session
+
+
 # --- whole sessions ------------------------------------------------------------------------------
 
 
@@ -238,11 +259,7 @@ def test_the_key_is_made_when_the_confirm_screen_opens_and_survives_going_back(
 
 
 def test_a_failed_commit_returns_to_confirm_and_the_retry_makes_one_row(kiosk: Kiosk) -> None:
-    session = start(kiosk)
-    session.start_choosing()
-    session.choose("queue-ticket")
-    session.set_value("business", "other")
-    session.review()
+    session = session_in(kiosk, State.CONFIRMING)
     states: list[State] = []
 
     def failing(key: str) -> str:
@@ -260,11 +277,7 @@ def test_a_failed_commit_returns_to_confirm_and_the_retry_makes_one_row(kiosk: K
 
 
 def test_done_is_reached_only_after_the_commit_returned(kiosk: Kiosk) -> None:
-    session = start(kiosk)
-    session.start_choosing()
-    session.choose("queue-ticket")
-    session.set_value("business", "other")
-    session.review()
+    session = session_in(kiosk, State.CONFIRMING)
     seen: list[tuple[State, int]] = []
 
     def commit(key: str) -> str:
@@ -277,11 +290,7 @@ def test_done_is_reached_only_after_the_commit_returned(kiosk: Kiosk) -> None:
 
 
 def test_a_rating_is_tied_to_one_transaction_and_only_1_to_5(kiosk: Kiosk) -> None:
-    session = start(kiosk)
-    session.start_choosing()
-    session.choose("queue-ticket")
-    session.set_value("business", "other")
-    session.review()
+    session = session_in(kiosk, State.CONFIRMING)
     kiosk.commit_transaction(session)
     session.start_rating()
     with pytest.raises(ValueError, match=r"1\.\.5"):
@@ -303,27 +312,6 @@ def test_illegal_moves_are_refused(kiosk: Kiosk) -> None:
 
 
 # --- time ---------------------------------------------------------------------------------------
-
-
-def session_in(kiosk: Kiosk, state: State) -> Session:
-    session = start(kiosk)
-    if state is State.IDENTIFIED:
-        return session
-    session.start_choosing()
-    if state is State.CHOOSING:
-        return session
-    session.choose("queue-ticket")
-    if state is State.FILLING:
-        return session
-    session.set_value("business", "other")
-    session.review()
-    if state is State.CONFIRMING:
-        return session
-    kiosk.commit_transaction(session)
-    if state is State.DONE:
-        return session
-    session.start_rating()
-    return session
 
 
 TIMED = [s for s, limit in LIMITS.items() if limit is not None]
