@@ -22,7 +22,7 @@ from offline_cache.outbox import OutboxError
 if TYPE_CHECKING:
     from kiosk.config import Config
     from kiosk.identity import ResidentIdentity
-    from offline_cache.outbox import Outbox
+    from offline_cache.outbox import Row
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_NO_CARD, EXIT_DEVICE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 
@@ -207,6 +207,7 @@ def cmd_id_check(args: argparse.Namespace) -> int:
 def cmd_card_read(args: argparse.Namespace) -> int:
     from devices.errors import DeviceError
     from devices.registry import open_reader
+    from kiosk.clock import today_local
     from kiosk.identity import IdentityError, identity_from_card
 
     try:
@@ -230,7 +231,7 @@ def cmd_card_read(args: argparse.Namespace) -> int:
         ) from None
     finally:
         reader.close()
-    shown = _identity_view(identity, full=args.full, today=date.today())
+    shown = _identity_view(identity, full=args.full, today=today_local())
     if args.json:
         print(json.dumps(shown, ensure_ascii=False))
     else:
@@ -308,17 +309,28 @@ def cmd_catalog_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _outbox(args: argparse.Namespace) -> Outbox:
+def _queue_rows(args: argparse.Namespace) -> tuple[dict[str, Any], list[Row]]:
+    """The outbox's status and rows, read without creating anything: a missing data folder is
+    an error (most likely a typo); a data folder without an outbox yet has an empty queue."""
     from kiosk.core import OUTBOX_FILE
-    from offline_cache.outbox import Outbox
+    from offline_cache.outbox import STATUSES, Outbox
 
     config = load(args)
-    return Outbox(config.data_dir / OUTBOX_FILE, min_free_bytes=config.storage.min_free_mb * 2**20)
+    if not config.data_dir.is_dir():
+        raise CommandError(
+            f"there is no data folder at {config.data_dir} "
+            "(check kiosk.data_dir or KIOSK_DATA_DIR)",
+            EXIT_NO,
+        )
+    path = config.data_dir / OUTBOX_FILE
+    if not path.exists():
+        return {**dict.fromkeys(STATUSES, 0), "oldest_queued_age_s": None}, []
+    with Outbox(path, min_free_bytes=0, create=False) as outbox:
+        return outbox.status(), outbox.rows()
 
 
 def cmd_queue_status(args: argparse.Namespace) -> int:
-    with _outbox(args) as outbox:
-        status = outbox.status()
+    status, _ = _queue_rows(args)
     if args.json:
         print(json.dumps(status))
     else:
@@ -328,18 +340,18 @@ def cmd_queue_status(args: argparse.Namespace) -> int:
 
 
 def cmd_queue_list(args: argparse.Namespace) -> int:
-    with _outbox(args) as outbox:
-        rows = [
-            {
-                "number": r.number,
-                "key": r.key,
-                "kind": r.kind,
-                "status": r.status,
-                "reason": r.reject_reason if r.status == "rejected" else None,
-                "code": r.reject_code if r.status == "rejected" else None,
-            }
-            for r in outbox.rows()
-        ]
+    _, found = _queue_rows(args)
+    rows = [
+        {
+            "number": r.number,
+            "key": r.key,
+            "kind": r.kind,
+            "status": r.status,
+            "reason": r.reject_reason if r.status == "rejected" else None,
+            "code": r.reject_code if r.status == "rejected" else None,
+        }
+        for r in found
+    ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     else:
@@ -352,13 +364,17 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
 def cmd_soak(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from devices.errors import DeviceError
     from kiosk.soak import run_soak
 
     config = load(args)
     if not config.devices.readers:
         raise CommandError("soak needs a reader: set devices.readers or KIOSK_READER", EXIT_USAGE)
     # Progress (done NUMBER, as each commit returns) on stderr; the summary on stdout.
-    summary = run_soak(config, args.sessions, args.seed, sys.stderr)
+    try:
+        summary = run_soak(config, args.sessions, args.seed, sys.stderr)
+    except DeviceError as error:
+        raise CommandError(f"读卡器无法使用 (reader unavailable): {error}", EXIT_DEVICE) from None
     if args.json:
         print(json.dumps(asdict(summary), ensure_ascii=False))
     else:

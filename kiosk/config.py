@@ -120,10 +120,14 @@ def absolute_path(value: Any) -> str | None:
 def platform_url(value: Any) -> str | None:
     if value == "":
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # e.g. an unbalanced "[" reads as a broken IPv6 address
+        return "is not a well-formed URL"
+    if parts.scheme not in ("https", "http") or not host:
         return "must be an https:// URL, e.g. https://zwfw.example.gov.cn/kiosk"
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not _is_loopback(host):
         return "must use https:// (plain http only for a platform on this machine)"
     return None
 

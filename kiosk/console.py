@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import TextIO
 
 from devices.base import CardReader, Device, HealthLevel, Outcome, Printer, PrintJob, Role
 from devices.errors import DeviceError
 from devices.registry import open_device
+from kiosk.clock import today_local
 from kiosk.config import Config
 from kiosk.identity import IdentityError, identity_from_card
 
@@ -113,7 +113,7 @@ def _demo_session(reports: list[DeviceReport], say: Callable[[str], None]) -> No
     except IdentityError as error:
         say(f"  卡片信息无法识别 the card's data is not valid: {error}")
         return
-    today = date.today()
+    today = today_local()
     until = "长期 (for life)" if identity.long_term else str(identity.valid_until)
     say(
         f"  {identity.card_type.zh} ({identity.card_type.en}) of {identity.masked_name}, "

@@ -14,14 +14,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from devices.base import CardRecord
 from kiosk.catalog import Catalog, Item, load_catalog
-from kiosk.clock import now_local, today_local
+from kiosk.clock import today_local
 from kiosk.config import Config
 from kiosk.identity import IdentityError, identity_from_card
-from kiosk.session import Listener, Session, SessionError, State, TimeLimits
+from kiosk.session import Listener, Session, SessionEvent, TimeLimits
 from kiosk.transactions import rating_payload, transaction_payload
 from offline_cache.outbox import Outbox, OutboxError, Row
 
@@ -46,7 +46,6 @@ class Kiosk:
         outbox: Outbox | None = None,
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = today_local,
-        now: Callable[[], datetime] = now_local,
         listener: Listener | None = None,
     ) -> None:
         self.config = config
@@ -60,11 +59,13 @@ class Kiosk:
             float(config.session.warning_s),
             config.session.time_multiplier,
         )
-        self._clock, self._today, self._now = clock, today, now
+        self._clock, self._today = clock, today
         self._listener = listener
         self.generation = 1
         self.session: Session | None = None
-        self.card_must_be_removed = False
+        # Until the reader reports it empty, a card may lie there from before a restart; it must
+        # not start a session.
+        self.card_must_be_removed = True
         # Set by the sync worker's heartbeat once there is one; until then only items that can
         # be finished offline are offered.
         self.platform_reachable = False
@@ -96,8 +97,11 @@ class Kiosk:
         or None when the event is stale and must be ignored."""
         if generation != self.generation:
             return None
-        if self.session is not None and self.session.state is not State.WIPED:
-            return None  # a session is running: another card changes nothing
+        if self.session is not None:
+            # A session is running: this card changes nothing, but it is on the reader now and
+            # must be taken away before it can start the next session.
+            self.card_must_be_removed = True
+            return None
         if self.card_must_be_removed:
             return Refusal("card left on the reader", "请先取走卡片，再重新放置，开始新的业务。")
         try:
@@ -115,25 +119,36 @@ class Kiosk:
             self.limits,
             today=self._today,
             clock=self._clock,
-            listener=self._listener,
+            listener=self._on_session_event,
         )
         session.identify(identity)
         self.session = session
         return session
 
     def card_removed(self) -> None:
+        """The reader reports no card (removed, or empty at start-up)."""
         self.card_must_be_removed = False
 
+    def _on_session_event(self, event: SessionEvent) -> None:
+        # However a session ends (the resident, a timeout, a rating), the next generation starts
+        # here, so that late events for it are dropped.
+        if (
+            event.kind == "ended"
+            and self.session is not None
+            and event.generation == self.session.generation
+        ):
+            self.generation += 1
+            self.session = None
+        if self._listener is not None:
+            self._listener(event)
+
     def end_session(self, reason: str) -> str:
-        """End (and wipe) the current session; what the closing screen says."""
+        """End (and wipe) the current session; returns what the closing screen says."""
         if self.session is not None:
             self.session.end(reason)
-        return self.session_ended()
+        return self.closing_message()
 
-    def session_ended(self) -> str:
-        """After a session reached `wiped` (ended by itself or by the resident)."""
-        self.generation += 1
-        self.session = None
+    def closing_message(self) -> str:
         closing = "您的卡片信息已从本机清除。"
         return closing + (TAKE_YOUR_CARD if self.card_must_be_removed else "")
 
@@ -143,7 +158,7 @@ class Kiosk:
 
         def commit(key: str) -> str:
             payload = transaction_payload(
-                session, kiosk_id=self.config.kiosk.id, demo=self.config.demo, at=self._now()
+                session, kiosk_id=self.config.kiosk.id, demo=self.config.demo
             )
             row = self.outbox.enqueue_transaction(
                 key, payload, kiosk_id=self.config.kiosk.id, day=self._today().strftime("%Y%m%d")
@@ -155,15 +170,15 @@ class Kiosk:
     def commit_rating(
         self, session: Session, level: int, contact_consent: bool | None = None
     ) -> Row:
-        if session.transaction_key is None or session.number is None:
-            raise SessionError("nothing to rate: the transaction was not committed")
-        payload = rating_payload(
-            session.transaction_key, session.number, level, contact_consent, at=self._now()
-        )
         rows: list[Row] = []
 
         def commit(key: str) -> Row:
+            # Called by Session.rate once it checked its state and the level.
             assert session.transaction_key is not None
+            assert session.number is not None
+            payload = rating_payload(
+                session.transaction_key, session.number, level, contact_consent
+            )
             rows.append(self.outbox.enqueue_rating(key, session.transaction_key, payload))
             return rows[-1]
 

@@ -15,6 +15,7 @@ from enum import Enum
 from types import MappingProxyType
 
 from devices.base import CardRecord
+from kiosk.clock import today_local
 from kiosk.idnumber import NumberKind, Sex, check_id_number, mask_id_number
 
 NATIONS = {
@@ -197,7 +198,7 @@ def age_on(birth: date, on: date) -> int:
 
 def identity_from_card(record: CardRecord, today: date | None = None) -> ResidentIdentity:
     """Validate a card record into an identity; IdentityError when the data cannot be real."""
-    today = today or date.today()
+    today = today or today_local()
     if record.kind == "social_security":
         card_type = CardType.SOCIAL_SECURITY
     elif record.kind == "id_card" and record.type_flag.strip() in _ID_CARD_FLAGS:

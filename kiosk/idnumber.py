@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 
+from kiosk.clock import today_local
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
 OLDEST_PLAUSIBLE_AGE = 150
@@ -129,7 +131,7 @@ def normalise(text: str) -> str:
 
 
 def check_id_number(text: str, today: date | None = None) -> IdCheck:
-    today = today or date.today()
+    today = today or today_local()
     number = normalise(text)
     masked = mask_id_number(number)
 

@@ -167,8 +167,11 @@ class Session:
         end = self._warning_until if self._warning_until is not None else self._deadline
         if end is None:
             return None
-        now = self._paused_at if self._paused else self._clock()
-        return max(0.0, end - now)
+        return max(0.0, end - self._now())
+
+    def _now(self) -> float:
+        """The session's clock: it stands still while paused."""
+        return self._paused_at if self._paused else self._clock()
 
     # --- moving ------------------------------------------------------------------------------
     def _go(self, state: State, **data: Any) -> None:
@@ -177,7 +180,7 @@ class Session:
         self.state = state
         self._warning_until = None
         limit = self.limits.limit(state)
-        self._deadline = None if limit is None else self._clock() + limit
+        self._deadline = None if limit is None else self._now() + limit
         self._emit("state", **data)
 
     def _emit(self, kind: str, **data: Any) -> None:
@@ -197,6 +200,7 @@ class Session:
         self._require(State.IDENTIFIED, State.FILLING)
         self.item = None
         self.values = {}
+        self.transaction_key = None  # another item is another transaction
         self._go(State.CHOOSING)
 
     def available(self, code: str) -> list[tuple[str, str]]:
@@ -226,6 +230,8 @@ class Session:
         fields = {f.name: f for f in self.item.fields}
         if name not in fields:
             raise SessionError(f"{self.item.code} has no field {name!r}")
+        if self.values.get(name) != value:
+            self.transaction_key = None  # other content: the confirm screen makes a new key
         self.values[name] = value
         return fields[name].problem(value, self._today())
 
@@ -291,8 +297,7 @@ class Session:
         was_warning = self.warning
         self._warning_until = None
         limit = self.limits.limit(self.state)
-        now = self._paused_at if self._paused else self._clock()
-        self._deadline = None if limit is None else now + limit
+        self._deadline = None if limit is None else self._now() + limit
         if was_warning:
             self._emit("warning_cleared")
 

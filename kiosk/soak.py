@@ -24,6 +24,7 @@ from kiosk.clock import today_local
 from kiosk.config import Config
 from kiosk.core import Kiosk
 from kiosk.session import RATING_LEVELS, Session
+from kiosk.transactions import POOR_LEVELS
 
 RATED_SHARE = 0.6
 CARD_TIMEOUT_S = 30.0
@@ -61,8 +62,13 @@ def run_soak(
     summary = SoakSummary()
     started = time.monotonic()
     kiosk = Kiosk(config, today=today)
-    reader = open_reader(config.devices.readers[0])
     try:
+        reader = open_reader(config.devices.readers[0])
+    except BaseException:
+        kiosk.close()
+        raise
+    try:
+        _wait_until_empty(kiosk, reader, out)
         for _ in range(sessions):
             _one_session(kiosk, reader, rng=rng, today=today(), summary=summary, out=out)
     finally:
@@ -71,6 +77,26 @@ def run_soak(
         kiosk.close()
     summary.elapsed_s = round(time.monotonic() - started, 3)
     return summary
+
+
+def _wait_until_empty(kiosk: Kiosk, reader: CardReader, out: TextIO) -> None:
+    """A card counts as removed only when the reader says so (a simulated card is taken away)."""
+    if isinstance(reader, SimReader):
+        reader.remove()
+    elif reader.card_present():
+        print("please take the card off the reader", file=out, flush=True)
+        deadline = time.monotonic() + CARD_TIMEOUT_S
+        while reader.card_present():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the card stayed on the reader for {CARD_TIMEOUT_S:g} s")
+            time.sleep(0.2)
+    kiosk.card_removed()
+
+
+def _refuse(reason: str, summary: SoakSummary, out: TextIO) -> None:
+    print(f"refused {reason}", file=out, flush=True)
+    summary.refused += 1
+    summary.refusals[reason] = summary.refusals.get(reason, 0) + 1
 
 
 def _one_session(
@@ -83,27 +109,26 @@ def _one_session(
     out: TextIO,
 ) -> None:
     summary.sessions += 1
-    simulated = reader if isinstance(reader, SimReader) else None
-    if simulated:
-        simulated.present()
+    if isinstance(reader, SimReader):
+        reader.present()
     record = reader.read_card(CARD_TIMEOUT_S)
     if record is None:
-        summary.refused += 1
+        _refuse(f"no card within {CARD_TIMEOUT_S:g} s", summary, out)
         return
     session = kiosk.card_read(record, kiosk.generation)
     if not isinstance(session, Session):  # a refusal (say, the disk is full) or a stale read
-        reason = session.reason if session is not None else "stale card read"
-        print(f"refused {reason}", file=out, flush=True)
-        summary.refused += 1
-        summary.refusals[reason] = summary.refusals.get(reason, 0) + 1
-        if simulated:
-            simulated.remove()
-        kiosk.card_removed()
+        _refuse(session.reason if session is not None else "stale card read", summary, out)
+        _wait_until_empty(kiosk, reader, out)
         return
     session.start_choosing()
     offered = [
         i for i in kiosk.catalog.items if not kiosk.unavailable(i) and not session.available(i.code)
     ]
+    if not offered:
+        kiosk.end_session("nothing to offer")
+        _refuse("nothing this kiosk can offer this resident now", summary, out)
+        _wait_until_empty(kiosk, reader, out)
+        return
     item = rng.choice(offered)
     session.choose(item.code)
     for f in item.fields:
@@ -121,13 +146,10 @@ def _one_session(
     if rng.random() < RATED_SHARE:
         session.start_rating()
         level = rng.choice(list(RATING_LEVELS))
-        consent = rng.choice((True, False)) if level <= 2 else None
+        consent = rng.choice((True, False)) if level in POOR_LEVELS else None
         kiosk.commit_rating(session, level, consent)
         print(f"rated {number}", file=out, flush=True)
         summary.ratings += 1
     else:
-        session.end("finished")
-    kiosk.session_ended()
-    if simulated:
-        simulated.remove()
-    kiosk.card_removed()
+        kiosk.end_session("finished")
+    _wait_until_empty(kiosk, reader, out)

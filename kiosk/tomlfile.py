@@ -2,8 +2,9 @@
 
 tomllib reports the line of a syntax error, but keeps no positions for the values it returns.
 `Locator` finds the line of any key path, e.g. ("fields", 2, "type"), by parsing growing
-prefixes of the file and noting where each path first appears. It runs only when there is an
-error to report, on files of a few hundred lines at most.
+prefixes of the file and noting where each path first appears. A prefix that ends inside a
+multi-line array is tried with the array closed, so each element is found on its own line. It
+runs only when there is an error to report, on files of a few hundred lines at most.
 """
 
 from __future__ import annotations
@@ -61,12 +62,15 @@ class Locator:
         lines = self.text.splitlines()
         found: dict[Path_, int] = {}
         for number in range(1, len(lines) + 1):
-            try:
-                data = tomllib.loads("\n".join(lines[:number]))
-            except tomllib.TOMLDecodeError:
-                continue
-            for path in _paths(data):
-                found.setdefault(path, number)
+            prefix = "\n".join(lines[:number])
+            for closing in ("", "\n]", "\n]]"):
+                try:
+                    data = tomllib.loads(prefix + closing)
+                except tomllib.TOMLDecodeError:
+                    continue
+                for path in _paths(data):
+                    found.setdefault(path, number)
+                break
         return found
 
 

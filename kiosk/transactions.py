@@ -1,14 +1,18 @@
 """What is committed to the outbox for a transaction and for a rating (好差评).
 
 The transaction carries everything the platform needs to handle the matter, the applicant's
-full identity included: the outbox encrypts personal fields at rest (offline-sync work), and the
-platform needs them. A rating carries no personal data at all: it names the transaction it rates,
-its level, and whether the resident agreed to be contacted about a poor rating.
+full identity included. It is stored as JSON in the private outbox file; encrypting personal
+fields at rest (AES-GCM) is the offline-sync work, not done yet. A rating carries no personal
+data at all: it names the transaction it rates, its level, and whether the resident agreed to be
+contacted about a poor rating.
+
+Payloads are a pure function of what the resident chose, with no timestamp: a retry under the
+same idempotency key must produce the same bytes (the outbox refuses a key reused for other
+content). The time of a row is the outbox's created_at, set once at the first commit.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Final
 
 from kiosk.identity import ResidentIdentity
@@ -39,9 +43,7 @@ def applicant(identity: ResidentIdentity) -> dict[str, Any]:
     }
 
 
-def transaction_payload(
-    session: Session, *, kiosk_id: str, demo: bool, at: datetime
-) -> dict[str, Any]:
+def transaction_payload(session: Session, *, kiosk_id: str, demo: bool) -> dict[str, Any]:
     item = session.item
     if item is None or session.transaction_key is None:
         raise SessionError("no item chosen and confirmed: nothing to commit")
@@ -50,7 +52,6 @@ def transaction_payload(
         "key": session.transaction_key,
         "kiosk_id": kiosk_id,
         "demo": demo,
-        "created_at": at.isoformat(timespec="seconds"),
         "item": item.code,
         "item_name": item.name,
         "completion": item.completion,
@@ -64,8 +65,6 @@ def rating_payload(
     transaction_number: str,
     level: int,
     contact_consent: bool | None,
-    *,
-    at: datetime,
 ) -> dict[str, Any]:
     if level not in RATING_LEVELS:
         raise ValueError(f"rating level {level!r} is not 1..5")
@@ -78,5 +77,4 @@ def rating_payload(
         "level": level,
         "level_label": RATING_LEVELS[level],
         "contact_consent": contact_consent,
-        "created_at": at.isoformat(timespec="seconds"),
     }

@@ -139,15 +139,26 @@ class Outbox:
         min_free_bytes: int = 200 * 1024 * 1024,
         busy_timeout_s: float = 5.0,
         clock: Callable[[], float] = time.time,
+        create: bool = True,
     ) -> None:
+        """Open the outbox at `path`; with create=False (for read-only commands) a missing file
+        is an error instead of a new, empty outbox that would hide a mistyped data folder."""
         self.path = path
         self.min_free_bytes = min_free_bytes
         self._clock = clock
         self._lock = threading.RLock()
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not path.exists():
-            # Created 0600 before SQLite opens it: the rows hold personal data.
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if not create and not path.exists():
+            raise OutboxError(f"there is no outbox at {path} (check the data folder)")
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not path.exists():
+                # Created 0600 before SQLite opens it: the rows hold personal data.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as error:
+            raise OutboxError(
+                f"cannot create the outbox in {path.parent}: {error.strerror}; "
+                "check that the data folder exists and belongs to the kiosk's user"
+            ) from None
         with _translated(f"open {path.name}"):
             self._db = sqlite3.connect(
                 path, isolation_level=None, timeout=busy_timeout_s, check_same_thread=False
@@ -178,13 +189,14 @@ class Outbox:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
                 # SQLite may already have rolled back by itself (disk full, for one): a second
-                # ROLLBACK would fail and hide the error that matters.
+                # ROLLBACK would fail and hide the error that matters. A failed COMMIT must not
+                # leave the connection inside a transaction either.
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -217,11 +229,12 @@ class Outbox:
         self, key: str, payload: Mapping[str, Any], *, kiosk_id: str, day: str
     ) -> Row:
         """Commit a transaction; once this returns, it survives a crash. The same key again
-        returns the row already there (a double tap never makes two)."""
+        returns the row already there (a double tap never makes two); the same key with other
+        content is refused, since it would silently drop what the resident asked for."""
         self.check_room()
         body = _json(payload)
         with self._tx("enqueue a transaction") as db:
-            existing = self._get(db, key)
+            existing = self._same(db, key, "transaction", payload)
             if existing is not None:
                 return existing
             db.execute(
@@ -246,12 +259,17 @@ class Outbox:
         self.check_room()
         body = _json(payload)
         with self._tx("enqueue a rating") as db:
-            existing = self._get(db, key)
+            existing = self._same(db, key, "rating", payload)
             if existing is not None:
                 return existing
             parent = self._get(db, transaction_key)
             if parent is None or parent.kind != "transaction":
                 raise OutboxError(f"no transaction {transaction_key} to rate")
+            if parent.status == "rejected":
+                raise OutboxError(
+                    f"transaction {parent.number} was rejected: its rating could never be sent",
+                    "这项业务未被受理，无需评价。",
+                )
             if db.execute(
                 "SELECT 1 FROM outbox WHERE kind = 'rating' AND parent_key = ?", (transaction_key,)
             ).fetchone():
@@ -271,18 +289,19 @@ class Outbox:
 
     # --- sending (the sync worker's side) -----------------------------------------------------
     def lease(self, owner: str, *, limit: int, lease_s: float) -> list[Row]:
-        """Take up to `limit` queued rows, oldest first, for `owner` until the lease expires.
-        A rating is only taken once its transaction was accepted."""
+        """Take up to `limit` rows, oldest first, for `owner` until the lease expires: queued
+        rows, and rows whose earlier lease expired (their sender died or hung). A rating is
+        only taken once its transaction was accepted."""
         now = self._clock()
         with self._tx("lease rows") as db:
             keys = [
                 k
                 for (k,) in db.execute(
                     "SELECT o.key FROM outbox o LEFT JOIN outbox p ON p.key = o.parent_key "
-                    "WHERE o.status = 'queued' "
+                    "WHERE (o.status = 'queued' OR (o.status = 'sending' AND o.lease_expires < ?)) "
                     "AND (o.kind = 'transaction' OR p.status = 'accepted') "
                     "ORDER BY o.created_at, o.id LIMIT ?",
-                    (limit,),
+                    (now, limit),
                 )
             ]
             db.executemany(
@@ -307,15 +326,25 @@ class Outbox:
     def _finish(
         self, key: str, owner: str, status: str, code: str | None, reason: str | None
     ) -> None:
+        now = self._clock()
         with self._tx(f"mark a row {status}") as db:
             changed = db.execute(
                 "UPDATE outbox SET status = ?, lease_owner = NULL, lease_expires = NULL, "
                 "reject_code = ?, reject_reason = ?, updated_at = ? "
                 "WHERE key = ? AND status = 'sending' AND lease_owner = ?",
-                (status, code, reason, self._clock(), key, owner),
+                (status, code, reason, now, key, owner),
             ).rowcount
-        if changed != 1:
-            raise OutboxError(f"row {key} is not leased by {owner}")
+            if changed != 1:
+                raise OutboxError(f"row {key} is not leased by {owner}")
+            if status == "rejected":
+                # A rating is sent only after its transaction was accepted; once that can no
+                # longer happen it must not wait in the queue for ever.
+                db.execute(
+                    "UPDATE outbox SET status = 'rejected', reject_code = 'PARENT_REJECTED', "
+                    "reject_reason = 'the rated transaction was rejected', updated_at = ? "
+                    "WHERE kind = 'rating' AND parent_key = ? AND status = 'queued'",
+                    (now, key),
+                )
 
     def recover_stale_leases(self) -> int:
         """At start-up: rows whose lease expired (their sender died) go back to queued."""
@@ -330,6 +359,18 @@ class Outbox:
     def get(self, key: str) -> Row | None:
         with self._lock, _translated("read a row"):
             return self._get(self._db, key)
+
+    def _same(
+        self, db: sqlite3.Connection, key: str, kind: str, payload: Mapping[str, Any]
+    ) -> Row | None:
+        """The row already stored under `key`, if it holds the same content; an error if the
+        key was used for something else."""
+        existing = self._get(db, key)
+        if existing is None:
+            return None
+        if existing.kind != kind or _json(existing.payload) != _json(payload):
+            raise OutboxError(f"idempotency key {key} was already used for other content")
+        return existing
 
     @staticmethod
     def _get(db: sqlite3.Connection, key: str) -> Row | None:

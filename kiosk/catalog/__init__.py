@@ -513,8 +513,8 @@ def _field(raw: Any, i: int, at: Locator, problems: list[str]) -> Field | None:
         problems.append(f"{at.where(*path, key)}fields[{i}].{key} does not apply to a {kind} field")
         ok = False
     choices: list[Choice] = []
-    for choice in raw.get("choices", []) if kind == "choice" else []:
-        if _check_keys(choice, CHOICE_KEYS, (*path, "choices"), at, problems):
+    for j, choice in enumerate(raw.get("choices", []) if kind == "choice" else []):
+        if _check_keys(choice, CHOICE_KEYS, (*path, "choices", j), at, problems):
             choices.append(Choice(choice["value"], choice["label"], choice["label_en"]))
         else:
             ok = False

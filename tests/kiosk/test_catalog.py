@@ -162,12 +162,10 @@ def test_a_code_that_differs_from_the_file_name_is_refused(items: Path) -> None:
     ]
 
 
-def test_a_choice_without_its_label_is_refused(items: Path) -> None:
-    path = break_file(items, "queue-ticket", 'label = "社保医保", ', "")
-    found = problems(items)
-    assert len(found) == 1
-    assert found[0].startswith(f"{path} line ")
-    assert "fields[0].choices.label is missing" in found[0]
+def test_a_choice_without_its_label_is_refused_at_its_own_line(items: Path) -> None:
+    path = break_file(items, "queue-ticket", 'label = "民政救助", ', "")
+    line = line_of(path, '"civil_affairs_assistance"')
+    assert problems(items) == [f"{path} line {line}: fields[0].choices[1].label is missing"]
 
 
 def test_a_number_field_without_bounds_is_refused(items: Path) -> None:

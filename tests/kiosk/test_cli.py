@@ -245,7 +245,9 @@ def test_catalog_check_points_at_the_file_and_line_of_a_broken_item(tmp_path: Pa
 
 def test_queue_commands_on_an_empty_and_a_filled_outbox(tmp_path: Path) -> None:
     env = {"KIOSK_DEMO": "1", "HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / "d")}
+    (tmp_path / "d").mkdir()
     empty = json.loads(kiosk("queue", "status", "--json", env=env).stdout)
+    assert not (tmp_path / "d" / "outbox.sqlite3").exists()  # reading created nothing
     assert empty == {
         "queued": 0,
         "sending": 0,
@@ -265,7 +267,7 @@ def test_a_locked_outbox_gives_a_clear_message(tmp_path: Path) -> None:
     import sqlite3
 
     env = {"KIOSK_DEMO": "1", "HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / "d")}
-    assert kiosk("queue", "status", env=env).returncode == 0
+    assert kiosk("soak", "--sessions", "1", env=env).returncode == 0
     holder = sqlite3.connect(tmp_path / "d" / "outbox.sqlite3", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -284,3 +286,45 @@ def test_a_damaged_outbox_gives_a_clear_message(tmp_path: Path) -> None:
     result = kiosk("queue", "status", env=env)
     assert result.returncode == 1
     assert "damaged or is not a database" in result.stderr
+
+
+def test_queue_status_on_a_missing_data_folder_says_so(tmp_path: Path) -> None:
+    env = {"KIOSK_DEMO": "1", "HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / "typo")}
+    result = kiosk("queue", "status", env=env)
+    assert result.returncode == 1
+    assert f"there is no data folder at {tmp_path / 'typo'}" in result.stderr
+    assert not (tmp_path / "typo").exists()
+
+
+def test_soak_without_a_receipt_printer_refuses_every_session_and_says_why(tmp_path: Path) -> None:
+    env = {
+        "KIOSK_DEMO": "1",
+        "HOME": str(tmp_path),
+        "KIOSK_DATA_DIR": str(tmp_path / "d"),
+        "KIOSK_RECEIPT_PRINTER": "",
+    }
+    result = kiosk("soak", "--sessions", "3", env=env)
+    assert result.returncode == 1
+    assert "refused 3x: nothing this kiosk can offer this resident now" in result.stdout
+
+
+def test_soak_with_a_broken_reader_exits_4_with_a_clear_message(tmp_path: Path) -> None:
+    env = {
+        "KIOSK_DEMO": "1",
+        "HOME": str(tmp_path),
+        "KIOSK_DATA_DIR": str(tmp_path / "d"),
+        "KIOSK_READER": "sim://broken",
+    }
+    result = kiosk("soak", "--sessions", "3", env=env)
+    assert result.returncode == 4
+    assert "读卡器无法使用" in result.stderr
+
+
+def test_a_malformed_platform_url_is_a_configuration_error(tmp_path: Path) -> None:
+    env = {"KIOSK_DEMO": "1", "HOME": str(tmp_path), "KIOSK_PLATFORM_URL": "https://[x"}
+    result = kiosk("config", "check", env=env)
+    assert result.returncode == 2
+    assert (
+        'environment KIOSK_PLATFORM_URL: platform.url = "https://[x": is not a well-formed URL'
+        in result.stderr
+    )

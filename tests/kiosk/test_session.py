@@ -7,7 +7,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import fields, is_dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ import pytest
 
 from devices.registry import open_reader
 from devices.simulators.reader import SimReader
-from kiosk.clock import SHANGHAI
 from kiosk.config import Config, load_config
 from kiosk.core import Kiosk, Refusal
 from kiosk.identity import ResidentIdentity
@@ -60,13 +59,8 @@ def events() -> list[SessionEvent]:
 
 @pytest.fixture
 def kiosk(config: Config, clock: Clock, events: list[SessionEvent]) -> Iterator[Kiosk]:
-    k = Kiosk(
-        config,
-        clock=clock,
-        today=lambda: TODAY,
-        now=lambda: datetime(2026, 11, 29, 9, 30, tzinfo=SHANGHAI),
-        listener=events.append,
-    )
+    k = Kiosk(config, clock=clock, today=lambda: TODAY, listener=events.append)
+    k.card_removed()  # the reader reports it is empty, as the card monitor does at start-up
     yield k
     k.close()
 
@@ -134,7 +128,9 @@ def test_a_whole_session_card_to_wipe_with_a_rating(
     session.start_rating()
     rating = kiosk.commit_rating(session, 2, contact_consent=True)
     assert session.state is State.WIPED
-    assert kiosk.session_ended() == "您的卡片信息已从本机清除。请取走您的卡片。"
+    assert kiosk.session is None  # the kiosk heard the session end by itself
+    assert kiosk.generation == session.generation + 1
+    assert kiosk.closing_message() == "您的卡片信息已从本机清除。请取走您的卡片。"
 
     transaction, rated = outbox_rows(kiosk)
     assert (transaction["kind"], transaction["number"], transaction["status"]) == (
@@ -148,7 +144,8 @@ def test_a_whole_session_card_to_wipe_with_a_rating(
     assert payload["fields"] == {"payment_method": "social_security_card", "phone": "13800138000"}
     assert payload["applicant"]["id_number"] == ELDERLY_ID
     assert payload["applicant"]["card_valid_until"] == "long_term"
-    assert payload["created_at"] == "2026-11-29T09:30:00+08:00"
+    assert "created_at" not in payload  # the row's own created_at: a retry is the same bytes
+    assert transaction["created_at"] > 1.7e9
     assert (rated["kind"], rated["parent_key"], rated["number"]) == ("rating", key, f"{number}-R")
     assert json.loads(rated["payload"]) == {
         "schema": 1,
@@ -157,7 +154,6 @@ def test_a_whole_session_card_to_wipe_with_a_rating(
         "level": 2,
         "level_label": "不满意",
         "contact_consent": True,
-        "created_at": "2026-11-29T09:30:00+08:00",
     }
     assert rating.key == rated["key"]
     assert [e.kind for e in events][-1] == "ended"
@@ -293,7 +289,7 @@ def test_a_rating_is_tied_to_one_transaction_and_only_1_to_5(kiosk: Kiosk) -> No
     session = session_in(kiosk, State.CONFIRMING)
     kiosk.commit_transaction(session)
     session.start_rating()
-    with pytest.raises(ValueError, match=r"1\.\.5"):
+    with pytest.raises(SessionError, match=r"1\.\.5"):
         kiosk.commit_rating(session, 6)
     with pytest.raises(ValueError, match="contact consent is asked only after"):
         kiosk.commit_rating(session, 5, contact_consent=True)
@@ -325,6 +321,7 @@ def test_a_warning_of_at_least_20_s_precedes_every_timeout(
     events: list[SessionEvent] = []
     limits = TimeLimits(step_s=120, warning_s=30, multiplier=multiplier)
     kiosk = Kiosk(config, clock=clock, today=lambda: TODAY, listener=events.append)
+    kiosk.card_removed()
     kiosk.limits = limits
     session = session_in(kiosk, state)
     assert session.state is state
@@ -508,3 +505,62 @@ def test_unavailable_items_say_why_and_where_to_go(kiosk: Kiosk) -> None:
     assert en.startswith("Unavailable: the network is down")
     kiosk.platform_reachable = True
     assert kiosk.unavailable(catalog["social-insurance-record"]) is None
+
+
+def test_after_a_restart_a_card_already_on_the_reader_starts_nothing(config: Config) -> None:
+    restarted = Kiosk(config, today=lambda: TODAY)  # nobody has said the reader is empty yet
+    record = reader("resident").read_card(1)
+    assert record is not None
+    refusal = restarted.card_read(record, restarted.generation)
+    assert isinstance(refusal, Refusal)
+    assert refusal.reason == "card left on the reader"
+    restarted.card_removed()
+    assert isinstance(restarted.card_read(record, restarted.generation), Session)
+    restarted.close()
+
+
+def test_a_card_taken_off_and_put_back_during_a_session_must_be_taken_off_again(
+    kiosk: Kiosk,
+) -> None:
+    session = start(kiosk)
+    kiosk.card_removed()  # the resident lifts the card mid-session ...
+    record = reader("resident").read_card(1)  # ... and puts it back
+    assert record is not None
+    assert kiosk.card_read(record, kiosk.generation) is None  # changes nothing now
+    kiosk.end_session("finished")
+    assert kiosk.closing_message().endswith("请取走您的卡片。")
+    assert isinstance(kiosk.card_read(record, kiosk.generation), Refusal)
+    assert session.state is State.WIPED
+
+
+def test_a_timeout_moves_the_kiosk_to_the_next_generation(kiosk: Kiosk, clock: Clock) -> None:
+    session = start(kiosk)
+    old = kiosk.generation
+    clock.now += 10_000
+    session.tick()
+    clock.now += 10_000
+    session.tick()
+    assert session.end_reason == "timeout"
+    assert kiosk.session is None
+    assert kiosk.generation == old + 1
+    kiosk.card_removed()
+    record = reader("elderly").read_card(1)
+    assert record is not None
+    assert kiosk.card_read(record, old) is None  # a late read for the ended session
+
+
+def test_another_item_or_other_answers_get_another_key(kiosk: Kiosk) -> None:
+    session = session_in(kiosk, State.CONFIRMING)
+    first = session.transaction_key
+    session.back()
+    session.review()
+    assert session.transaction_key == first  # looked again, changed nothing: same key
+    session.back()
+    session.set_value("business", "civil_affairs_assistance")
+    session.review()
+    second = session.transaction_key
+    assert second not in (None, first)
+    session.back()
+    session.back()  # to the menu: another item is another transaction
+    session.choose("resident-request")
+    assert session.transaction_key is None

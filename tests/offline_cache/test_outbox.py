@@ -68,10 +68,62 @@ def test_the_sequence_survives_reopening(tmp_path: Path, clock: Clock) -> None:
 
 def test_the_same_key_twice_makes_one_row(outbox: Outbox) -> None:
     first = outbox.enqueue_transaction("k", {"n": 1}, kiosk_id="K1", day="20261129")
-    again = outbox.enqueue_transaction("k", {"n": 2}, kiosk_id="K1", day="20261129")
+    again = outbox.enqueue_transaction("k", {"n": 1}, kiosk_id="K1", day="20261129")
     assert again.number == first.number
-    assert again.payload == {"n": 1}
     assert len(outbox.rows()) == 1
+
+
+def test_a_key_reused_for_other_content_is_refused(outbox: Outbox) -> None:
+    outbox.enqueue_transaction("k", {"n": 1}, kiosk_id="K1", day="20261129")
+    with pytest.raises(OutboxError, match="already used for other content"):
+        outbox.enqueue_transaction("k", {"n": 2}, kiosk_id="K1", day="20261129")
+    assert [r.payload for r in outbox.rows()] == [{"n": 1}]
+
+
+def test_an_expired_lease_is_taken_over_while_the_kiosk_runs(outbox: Outbox, clock: Clock) -> None:
+    enqueue(outbox, "a")
+    assert [r.key for r in outbox.lease("hung", limit=1, lease_s=30)] == ["a"]
+    clock.now += 29
+    assert outbox.lease("next", limit=1, lease_s=30) == []
+    clock.now += 2
+    (row,) = outbox.lease("next", limit=1, lease_s=30)
+    assert (row.key, row.lease_owner, row.attempts) == ("a", "next", 2)
+    with pytest.raises(OutboxError, match="not leased by hung"):
+        outbox.accept("a", "hung")  # the old sender woke up too late
+    outbox.accept("a", "next")
+
+
+def test_rejecting_a_transaction_rejects_its_waiting_rating(outbox: Outbox) -> None:
+    enqueue(outbox, "t")
+    outbox.enqueue_rating("r", "t", {"level": 1})
+    outbox.lease("w", limit=1, lease_s=60)
+    outbox.reject("t", "w", "E_NOT_RESIDENT", "not registered here")
+    rating = outbox.get("r")
+    assert rating is not None
+    assert (rating.status, rating.reject_code) == ("rejected", "PARENT_REJECTED")
+    assert outbox.status()["queued"] == 0
+
+
+def test_a_rejected_transaction_cannot_be_rated(outbox: Outbox) -> None:
+    enqueue(outbox, "t")
+    outbox.lease("w", limit=1, lease_s=60)
+    outbox.reject("t", "w", "E", "no")
+    with pytest.raises(OutboxError, match="was rejected") as raised:
+        outbox.enqueue_rating("r", "t", {"level": 3})
+    assert raised.value.resident_message == "这项业务未被受理，无需评价。"
+
+
+def test_opening_without_create_never_makes_an_empty_outbox(tmp_path: Path) -> None:
+    with pytest.raises(OutboxError, match="there is no outbox at"):
+        Outbox(tmp_path / "typo" / "outbox.sqlite3", create=False)
+    assert not (tmp_path / "typo").exists()
+
+
+def test_an_unusable_data_folder_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutboxError, match="cannot create the outbox in"):
+        Outbox(blocker / "data" / "outbox.sqlite3")
 
 
 def test_payloads_are_json_with_chinese_kept(outbox: Outbox) -> None:
