@@ -24,7 +24,7 @@ import json
 import os
 import re
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from devices.base import Role
 from devices.errors import DeviceUrlError
 from devices.registry import parse_device_url
+from kiosk.checks import Check, between, matches, one_of
 from kiosk.tomlfile import Locator, TomlError, read_toml
 
 SYSTEM_CONFIG: Final = Path("/etc/kiosk/kiosk.toml")
@@ -55,34 +56,8 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-Check = Callable[[Any], str | None]  # returns a problem in words, or None
-
-
 def setting(default: Any, doc: str, *checks: Check, required: bool = False) -> Any:
     return field(default=default, metadata={"doc": doc, "checks": checks, "required": required})
-
-
-def between(low: float, high: float, unit: str = "") -> Check:
-    def check(value: Any) -> str | None:
-        if not low <= value <= high:
-            return f"must be from {low:g} to {high:g}{unit}"
-        return None
-
-    return check
-
-
-def matches(pattern: str, words: str) -> Check:
-    def check(value: Any) -> str | None:
-        return None if re.fullmatch(pattern, value) else f"must be {words}"
-
-    return check
-
-
-def one_of(*choices: str) -> Check:
-    def check(value: Any) -> str | None:
-        return None if value in choices else f"must be one of {', '.join(choices)}"
-
-    return check
 
 
 def device_url(role: Role) -> Check:

@@ -13,12 +13,13 @@ certificate is printed; no free-text field (residents have no keyboard).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from kiosk.checks import Check, boolean, list_of, matches, one_of, text, whole_number
 from kiosk.identity import CardType, ResidentIdentity
 from kiosk.tomlfile import Locator, TomlError, read_toml
 
@@ -213,54 +214,8 @@ class Catalog:
 
 # --- the schema ---------------------------------------------------------------------------------
 
-Check = Callable[[Any], str | None]
 
-
-def _text(max_len: int = 400) -> Check:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, str) or not v.strip():
-            return "must be non-empty text in quotes"
-        return None if len(v) <= max_len else f"must be at most {max_len} characters"
-
-    return check
-
-
-def _one_of(choices: Sequence[str]) -> Check:
-    return lambda v: None if v in choices else f"must be one of {', '.join(choices)}"
-
-
-def _list_of(choices: Sequence[str], *, allow_empty: bool = False) -> Check:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, list) or (not v and not allow_empty):
-            return f"must be a list of {', '.join(choices)}"
-        bad = [x for x in v if x not in choices]
-        if bad:
-            return f"{bad[0]!r} is not one of {', '.join(choices)}"
-        return "lists a value twice" if len(set(v)) != len(v) else None
-
-    return check
-
-
-def _boolean(v: Any) -> str | None:
-    return None if isinstance(v, bool) else "must be true or false"
-
-
-def _integer(low: int, high: int) -> Check:
-    def check(v: Any) -> str | None:
-        if not isinstance(v, int) or isinstance(v, bool):
-            return "must be a whole number"
-        return None if low <= v <= high else f"must be from {low} to {high}"
-
-    return check
-
-
-def _name(v: Any) -> str | None:
-    return (
-        None
-        if isinstance(v, str) and re.fullmatch(r"[a-z][a-z0-9_]{0,31}", v)
-        else ("must be lower-case letters, digits and _ (e.g. phone_number)")
-    )
-
+_name = matches(r"[a-z][a-z0-9_]{0,31}", "lower-case letters, digits and _ (e.g. phone_number)")
 
 ITEM_KEYS: Final[dict[str, tuple[Check, bool]]] = {  # key: (check, required)
     "code": (
@@ -271,25 +226,25 @@ ITEM_KEYS: Final[dict[str, tuple[Check, bool]]] = {  # key: (check, required)
         ),
         True,
     ),
-    "name": (_text(24), True),
-    "name_en": (_text(80), True),
-    "category": (_one_of(list(CATEGORIES)), True),
-    "kind": (_one_of(KINDS), True),
-    "summary": (_text(), True),
-    "summary_en": (_text(), True),
-    "completion": (_one_of(COMPLETIONS), True),
-    "completion_note": (_text(), False),
-    "completion_note_en": (_text(), False),
-    "identification": (_list_of(("card", "manual")), True),
-    "card_types": (_list_of(CARD_TYPES), False),
-    "accept_expired_card": (_boolean, False),
-    "offline_ok": (_boolean, True),
-    "needs": (_list_of(DEVICES, allow_empty=True), True),
-    "prints": (_list_of(PRINTS, allow_empty=True), True),
+    "name": (text(24), True),
+    "name_en": (text(80), True),
+    "category": (one_of(*CATEGORIES), True),
+    "kind": (one_of(*KINDS), True),
+    "summary": (text(), True),
+    "summary_en": (text(), True),
+    "completion": (one_of(*COMPLETIONS), True),
+    "completion_note": (text(), False),
+    "completion_note_en": (text(), False),
+    "identification": (list_of(("card", "manual")), True),
+    "card_types": (list_of(CARD_TYPES), False),
+    "accept_expired_card": (boolean, False),
+    "offline_ok": (boolean, True),
+    "needs": (list_of(DEVICES, allow_empty=True), True),
+    "prints": (list_of(PRINTS, allow_empty=True), True),
     "certificate": (_name, False),
-    "where_else": (_text(), True),
-    "where_else_en": (_text(), True),
-    "staffed": (_boolean, False),
+    "where_else": (text(), True),
+    "where_else_en": (text(), True),
+    "staffed": (boolean, False),
     "eligibility": (
         lambda v: None if isinstance(v, list) else "must be [[eligibility]] tables",
         False,
@@ -297,17 +252,17 @@ ITEM_KEYS: Final[dict[str, tuple[Check, bool]]] = {  # key: (check, required)
     "fields": (lambda v: None if isinstance(v, list) else "must be [[fields]] tables", False),
 }
 RULE_KEYS: Final[dict[str, tuple[Check, bool]]] = {
-    "rule": (_one_of(RULES), True),
+    "rule": (one_of(*RULES), True),
     "value": (lambda v: None, True),
-    "text": (_text(80), True),
-    "text_en": (_text(200), True),
+    "text": (text(80), True),
+    "text_en": (text(200), True),
 }
 FIELD_KEYS: Final[dict[str, tuple[Check, bool]]] = {
     "name": (_name, True),
-    "label": (_text(16), True),
-    "label_en": (_text(60), True),
-    "type": (_one_of(FIELD_TYPES), True),
-    "required": (_boolean, True),
+    "label": (text(16), True),
+    "label_en": (text(60), True),
+    "type": (one_of(*FIELD_TYPES), True),
+    "required": (boolean, True),
     "choices": (
         lambda v: (
             None
@@ -316,16 +271,16 @@ FIELD_KEYS: Final[dict[str, tuple[Check, bool]]] = {
         ),
         False,
     ),
-    "min": (_integer(-(10**6), 10**6), False),
-    "max": (_integer(-(10**6), 10**6), False),
-    "unit": (_text(4), False),
-    "min_days": (_integer(-36600, 3660), False),
-    "max_days": (_integer(-36600, 3660), False),
+    "min": (whole_number(-(10**6), 10**6), False),
+    "max": (whole_number(-(10**6), 10**6), False),
+    "unit": (text(4), False),
+    "min_days": (whole_number(-36600, 3660), False),
+    "max_days": (whole_number(-36600, 3660), False),
 }
 CHOICE_KEYS: Final[dict[str, tuple[Check, bool]]] = {
     "value": (_name, True),
-    "label": (_text(20), True),
-    "label_en": (_text(60), True),
+    "label": (text(20), True),
+    "label_en": (text(60), True),
 }
 TYPE_KEYS: Final = {
     "choice": {"choices"},
@@ -486,7 +441,7 @@ def _rule(raw: Any, i: int, at: Locator, problems: list[str]) -> Rule | None:
         valid = value is True
         wanted = "true"
     else:
-        valid = _integer(0, 150)(value) is None
+        valid = whole_number(0, 150)(value) is None
         wanted = "a whole number of years from 0 to 150"
     if not valid:
         problems.append(
