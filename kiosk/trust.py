@@ -1,0 +1,312 @@
+"""Keys and signatures: who may issue a certificate, and how anyone checks one offline.
+
+    district root key ──certifies──▶ kiosk key ──signs──▶ certificate payload (in the QR)
+
+A certificate's QR holds one printable-ASCII string:
+
+    KV1.<alg>.<fields>.<signature>.<kiosk certificate>
+
+- <alg> names the signature algorithm ("Ed25519"); SM2 with SM3 can take its place later
+  without changing the format. Every part travels with its algorithm.
+- <fields> is the certified content: canonical JSON (sorted keys, no spaces, UTF-8), base64url
+  without padding. The signature covers the ASCII bytes of "KV1.<alg>.<fields>".
+- <kiosk certificate> is the kiosk's public key, its id and validity, certified by a root key;
+  so a verifier needs only the root keys it already holds, and no network.
+
+Verification refuses: a malformed payload, an unknown root, a kiosk certificate whose signature
+fails or whose validity does not cover the day of issue, a kiosk key revoked on or before that
+day (its earlier certificates stay good), an altered payload, and an expired document.
+
+Key files (data folder, 0700): keys/kiosk.key (PKCS#8, 0600, written atomically),
+keys/kiosk.cert, trust/roots/*.pub (base64 raw public keys), trust/revoked.json.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+FORMAT: Final = "KV1"
+ALG: Final = "Ed25519"
+KIOSK_CERT_DAYS: Final = 3 * 365
+
+
+class NotGenuine(Exception):
+    """A payload that must not be trusted. `code` is stable; the message says why in words."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64(text: str) -> bytes:
+    """Strict base64url: the one spelling b64() would give, so that no two strings (differing
+    in the unused bits of the last character) decode to the same signed bytes."""
+    if not text or any(c not in _B64 for c in text):
+        raise ValueError("not base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
+
+
+_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def canonical(data: Mapping[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    """A short, stable name for a public key: the first 8 bytes of its SHA-256, in hex."""
+    return hashlib.sha256(_raw(public)).hexdigest()[:16]
+
+
+def _raw(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+@dataclass(frozen=True)
+class KioskCertificate:
+    kiosk_id: str
+    public_key: bytes  # raw Ed25519
+    not_before: date
+    not_after: date
+    root_id: str
+    signature: bytes = b""
+    alg: str = ALG
+
+    def body(self) -> bytes:
+        return canonical(
+            {
+                "alg": self.alg,
+                "kid": self.kiosk_id,
+                "pub": b64(self.public_key),
+                "nbf": self.not_before.isoformat(),
+                "exp": self.not_after.isoformat(),
+                "root": self.root_id,
+            }
+        )
+
+    def encode(self) -> str:
+        return b64(self.body()) + "~" + b64(self.signature)
+
+    @classmethod
+    def decode(cls, text: str) -> KioskCertificate:
+        try:
+            body_text, sig_text = text.split("~")
+            body = json.loads(unb64(body_text))
+            cert = cls(
+                body["kid"],
+                unb64(body["pub"]),
+                date.fromisoformat(body["nbf"]),
+                date.fromisoformat(body["exp"]),
+                body["root"],
+                unb64(sig_text),
+                body["alg"],
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise NotGenuine(
+                "malformed", f"the kiosk certificate cannot be read ({error})"
+            ) from None
+        if cert.body() != unb64(body_text):
+            raise NotGenuine("malformed", "the kiosk certificate is not in canonical form")
+        return cert
+
+    @property
+    def key_id(self) -> str:
+        return hashlib.sha256(self.public_key).hexdigest()[:16]
+
+
+def certify(
+    root: Ed25519PrivateKey,
+    kiosk_id: str,
+    kiosk_public: Ed25519PublicKey,
+    not_before: date,
+    days: int = KIOSK_CERT_DAYS,
+) -> KioskCertificate:
+    """What a district does for each kiosk (and the demo root does in demo mode)."""
+    unsigned = KioskCertificate(
+        kiosk_id,
+        _raw(kiosk_public),
+        not_before,
+        not_before + timedelta(days=days),
+        key_id(root.public_key()),
+    )
+    return KioskCertificate(
+        unsigned.kiosk_id,
+        unsigned.public_key,
+        unsigned.not_before,
+        unsigned.not_after,
+        unsigned.root_id,
+        root.sign(unsigned.body()),
+    )
+
+
+@dataclass(frozen=True)
+class Signer:
+    """The kiosk's own key with its certificate."""
+
+    private_key: Ed25519PrivateKey
+    certificate: KioskCertificate
+
+    def sign(self, fields: Mapping[str, Any]) -> str:
+        certified = f"{FORMAT}.{ALG}.{b64(canonical(fields))}"
+        signature = self.private_key.sign(certified.encode("ascii"))
+        return f"{certified}.{b64(signature)}.{self.certificate.encode()}"
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    roots: Mapping[str, Ed25519PublicKey] = field(default_factory=dict)
+    revoked: Mapping[str, date] = field(default_factory=dict)  # kiosk key id -> revoked from
+
+    @classmethod
+    def load(cls, folder: Path) -> TrustStore:
+        roots: dict[str, Ed25519PublicKey] = {}
+        for path in sorted((folder / "roots").glob("*.pub")):
+            try:
+                public = Ed25519PublicKey.from_public_bytes(unb64(path.read_text().strip()))
+            except ValueError:
+                raise NotGenuine("trust_store", f"{path} is not a root public key") from None
+            roots[key_id(public)] = public
+        revoked: dict[str, date] = {}
+        revocations = folder / "revoked.json"
+        if revocations.exists():
+            try:
+                entries = json.loads(revocations.read_text(encoding="utf-8"))
+                revoked = {e["key_id"]: date.fromisoformat(e["from"]) for e in entries}
+            except (ValueError, KeyError, TypeError) as error:
+                raise NotGenuine(
+                    "trust_store",
+                    f"{revocations} cannot be read ({error}); "
+                    "refusing to verify without a readable revocation list",
+                ) from None
+        return cls(roots, revoked)
+
+
+@dataclass(frozen=True)
+class Verified:
+    fields: Mapping[str, Any]
+    kiosk_id: str
+    key_id: str
+    root_id: str
+
+
+def verify(payload: str, trust: TrustStore, today: date) -> Verified:
+    """The certified fields of a genuine, unexpired payload; NotGenuine otherwise."""
+    parts = payload.strip().split(".")
+    if len(parts) != 5 or parts[0] != FORMAT:
+        raise NotGenuine("malformed", "this is not a kiosk certificate code")
+    _, alg, fields_text, sig_text, cert_text = parts
+    if alg != ALG:
+        raise NotGenuine("algorithm", f"unknown signature algorithm {alg!r}")
+    cert = KioskCertificate.decode(cert_text)
+    root = trust.roots.get(cert.root_id)
+    if root is None:
+        raise NotGenuine("unknown_key", "the issuing kiosk is not certified by any known root key")
+    try:
+        root.verify(cert.signature, cert.body())
+        kiosk_key = Ed25519PublicKey.from_public_bytes(cert.public_key)
+        signature = unb64(sig_text)
+        kiosk_key.verify(signature, f"{FORMAT}.{alg}.{fields_text}".encode("ascii"))
+        fields = json.loads(unb64(fields_text))
+    except InvalidSignature:
+        raise NotGenuine(
+            "altered",
+            "the signature does not match: the certificate was altered "
+            "or not issued by a certified kiosk",
+        ) from None
+    except (ValueError, UnicodeError, binascii.Error):
+        raise NotGenuine("malformed", "this certificate code is damaged") from None
+    if not isinstance(fields, dict):
+        raise NotGenuine("malformed", "this certificate code is damaged")
+    try:
+        issued = date.fromisoformat(fields["issued"])
+        valid_until = date.fromisoformat(fields["valid_until"])
+    except (KeyError, TypeError, ValueError):
+        raise NotGenuine("malformed", "the certificate has no issue or expiry date") from None
+    if not cert.not_before <= issued <= cert.not_after:
+        raise NotGenuine("key_expired", "the kiosk's key was not valid on the day of issue")
+    revoked_from = trust.revoked.get(cert.key_id)
+    if revoked_from is not None and issued >= revoked_from:
+        raise NotGenuine("revoked", f"the issuing kiosk's key was revoked from {revoked_from}")
+    if today > valid_until:
+        raise NotGenuine("expired", f"the certificate expired on {valid_until}")
+    return Verified(fields, cert.kiosk_id, cert.key_id, cert.root_id)
+
+
+# --- key files -----------------------------------------------------------------------------------
+
+
+def write_private(path: Path, key: Ed25519PrivateKey) -> None:
+    """Atomically, 0600 from the start: a key is never readable by others, even for a moment."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def read_private(path: Path) -> Ed25519PrivateKey:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise NotGenuine(
+            "key_file", f"{path} is readable by others (mode {mode:o}); it must be 0600"
+        )
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise NotGenuine("key_file", f"{path} is not an Ed25519 key")
+    return key
+
+
+def demo_signer(data_dir: Path, kiosk_id: str, today: date) -> tuple[Signer, TrustStore]:
+    """Demo mode: a demo root and a kiosk key in the demo data folder, made on first use."""
+    keys, trust_dir = data_dir / "keys", data_dir / "trust"
+    root_path = trust_dir / "demo-root.key"
+    if not root_path.exists():
+        write_private(root_path, Ed25519PrivateKey.generate())
+    root = read_private(root_path)
+    (trust_dir / "roots").mkdir(mode=0o700, parents=True, exist_ok=True)
+    (trust_dir / "roots" / "demo-root.pub").write_text(b64(_raw(root.public_key())) + "\n")
+    kiosk_path, cert_path = keys / "kiosk.key", keys / "kiosk.cert"
+    if not kiosk_path.exists():
+        write_private(kiosk_path, Ed25519PrivateKey.generate())
+    kiosk_key = read_private(kiosk_path)
+    cert = None
+    if cert_path.exists():
+        cert = KioskCertificate.decode(cert_path.read_text().strip())
+        if (
+            cert.public_key != _raw(kiosk_key.public_key())
+            or cert.kiosk_id != kiosk_id
+            or not cert.not_before <= today <= cert.not_after
+        ):
+            cert = None
+    if cert is None:
+        cert = certify(root, kiosk_id, kiosk_key.public_key(), today)
+        cert_path.write_text(cert.encode() + "\n")
+    return Signer(kiosk_key, cert), TrustStore.load(trust_dir)
