@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export TZ := Asia/Shanghai
 export KIVY_NO_ARGS := 1
 
-.PHONY: setup run test test-fast lint hwtest lock clean
+.PHONY: setup run test test-fast lint hwtest bench lock clean
 
 setup:  ## Debian packages, .venv and the kiosk command; a no-op the second time
 	@scripts/setup.sh
@@ -30,6 +30,9 @@ hwtest: setup  ## the hardware tier: make hwtest READER=URL PRINTER=URL
 	  echo "usage: make hwtest READER=URL PRINTER=URL   e.g. READER=ga467:///dev/ttyUSB0 PRINTER=cups://A4" >&2; \
 	  exit 2; fi
 	KIOSK_HW_READER="$(READER)" KIOSK_HW_PRINTER="$(PRINTER)" $(BIN)/pytest -m hardware
+
+bench: setup  ## measurements as ratios, side by side; writes benchmarks/results.json
+	$(BIN)/python benchmarks/run.py
 
 lock: setup  ## re-pin constraints.txt to what .venv has (after changing pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^community-kiosk' > constraints.txt

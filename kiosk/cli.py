@@ -22,6 +22,7 @@ from offline_cache.outbox import OutboxError
 if TYPE_CHECKING:
     from kiosk.config import Config
     from kiosk.identity import ResidentIdentity
+    from kiosk.trust import Signer, TrustStore
     from offline_cache.outbox import Row
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_NO_CARD, EXIT_DEVICE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
@@ -100,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     soak.add_argument("--json", action="store_true")
     soak.set_defaults(handler=cmd_soak)
 
+    _add_document_commands(commands)
+
     config = commands.add_parser("config", help="the configuration file").add_subparsers(
         dest="config_command", metavar="SUBCOMMAND", required=True
     )
@@ -114,6 +117,25 @@ def build_parser() -> argparse.ArgumentParser:
         "show", help="the effective configuration, with where each value came from"
     ).set_defaults(handler=cmd_config_show)
     return parser
+
+
+def _add_document_commands(commands: Any) -> None:
+    verify = commands.add_parser(
+        "verify", help="check a certificate (PDF or QR payload); exit 0 genuine, 1 not"
+    )
+    verify.add_argument("source", metavar="FILE_OR_PAYLOAD")
+    verify.add_argument("--json", action="store_true")
+    verify.add_argument("--full", action="store_true", help="show the ID number in full")
+    verify.set_defaults(handler=cmd_verify)
+
+    documents = commands.add_parser("documents", help="receipts and certificates").add_subparsers(
+        dest="documents_command", metavar="SUBCOMMAND", required=True
+    )
+    sample = documents.add_parser(
+        "sample", help="certificate.pdf and receipt.bin for a synthetic resident"
+    )
+    sample.add_argument("--out", type=Path, required=True, metavar="DIR")
+    sample.set_defaults(handler=cmd_documents_sample)
 
 
 def _seconds(text: str) -> float:
@@ -386,6 +408,137 @@ def cmd_soak(args: argparse.Namespace) -> int:
         for reason, count in summary.refusals.items():
             print(f"refused {count}x: {reason}")
     return EXIT_OK if summary.transactions == summary.sessions else EXIT_NO
+
+
+def _signer(config: Config) -> tuple[Signer, TrustStore]:
+    from kiosk.clock import today_local
+    from kiosk.trust import NotGenuine, demo_signer, kiosk_signer
+
+    try:
+        if config.demo:
+            return demo_signer(config.data_dir, config.kiosk.id, today_local())
+        return kiosk_signer(config.data_dir)
+    except NotGenuine as error:
+        raise CommandError(str(error), EXIT_NO) from None
+
+
+CERTIFIED_LABELS = {
+    "type": "证明类型",
+    "number": "编号",
+    "issued": "出具日期",
+    "valid_until": "有效期至",
+    "issuer": "出具单位",
+    "name": "姓名",
+    "id_number": "公民身份号码",
+    "address": "住址",
+    "purpose": "用途",
+    "demo": "演示",
+}
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from kiosk.clock import today_local
+    from kiosk.documents.scan import ScanError, payload_from_pdf
+    from kiosk.idnumber import mask_id_number
+    from kiosk.trust import NotGenuine, TrustStore, verify
+
+    config = load(args)
+    try:
+        # A payload is an 800-character string: never treat it as a file name.
+        payload = (
+            args.source if args.source.startswith("KV1.") else payload_from_pdf(Path(args.source))
+        )
+    except ScanError as error:
+        raise CommandError(f"cannot read the certificate: {error}", EXIT_NO) from None
+    try:
+        if config.demo:
+            _signer(config)  # makes the demo root on first use
+        trust = TrustStore.load(config.data_dir / "trust")
+        verified = verify(payload, trust, today_local())
+    except NotGenuine as error:
+        if args.json:
+            print(json.dumps({"genuine": False, "code": error.code, "reason": str(error)}))
+        print(f"不是真实有效的证明 NOT GENUINE ({error.code}): {error}", file=sys.stderr)
+        return EXIT_NO
+    fields = dict(verified.fields)
+    if not args.full and "id_number" in fields:
+        fields["id_number"] = mask_id_number(str(fields["id_number"]))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "genuine": True,
+                    "kiosk_id": verified.kiosk_id,
+                    "key_id": verified.key_id,
+                    "fields": fields,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return EXIT_OK
+    print("真实有效 GENUINE" + ("（演示证明 DEMO）" if fields.get("demo") else ""))
+    print(f"出具自助机 kiosk: {verified.kiosk_id} (key {verified.key_id})")
+    for key in [*CERTIFIED_LABELS, *sorted(set(fields) - set(CERTIFIED_LABELS))]:
+        if key in fields:
+            value = fields[key]
+            shown = ("是" if value else "否") if isinstance(value, bool) else value
+            print(f"{CERTIFIED_LABELS.get(key, key)}: {shown}")
+    return EXIT_OK
+
+
+def cmd_documents_sample(args: argparse.Namespace) -> int:
+    from devices.base import CardRecord
+    from devices.simulators.people import PEOPLE
+    from kiosk.catalog import load_catalog
+    from kiosk.clock import now_local
+    from kiosk.documents.certificate import render_certificate
+    from kiosk.documents.compose import certificate_for, transaction_receipt
+    from kiosk.documents.receipt import render_escpos, render_text
+    from kiosk.identity import identity_from_card
+
+    config = load(args)
+    signer, _ = _signer(config)
+    person = PEOPLE["resident"]
+    identity = identity_from_card(
+        CardRecord(person.kind, person.type_flag, dict(person.fields), "sim://")
+    )
+    item = load_catalog()["residence-certificate"]
+    values = {"purpose": "child_school_enrollment", "copies": 1}
+    now = now_local()
+    number = f"{config.kiosk.id}-{now:%Y%m%d}-SAMPLE"
+    certificate = certificate_for(
+        template=item.certificate,
+        number=number,
+        identity=identity,
+        values=values,
+        item=item,
+        issuer=config.kiosk.hall_name,
+        issued=now.date(),
+        demo=config.demo,
+    )
+    receipt = transaction_receipt(
+        number=number,
+        item=item,
+        identity=identity,
+        values=values,
+        hall_name=config.kiosk.hall_name,
+        at=now,
+        demo=config.demo,
+        track_url=f"{config.platform.url.rstrip('/')}/track/{number}",
+    )
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    seal = Path(config.kiosk.seal_image) if config.kiosk.seal_image else None
+    (out / "certificate.pdf").write_bytes(
+        render_certificate(certificate, signer.sign(certificate.fields()), seal)
+    )
+    (out / "receipt.bin").write_bytes(render_escpos(receipt, 58))
+    (out / "receipt.txt").write_text(render_text(receipt, 58), encoding="utf-8")
+    print(
+        f"wrote {out / 'certificate.pdf'}, {out / 'receipt.bin'} and {out / 'receipt.txt'} "
+        f"for the synthetic resident 测试一"
+    )
+    return EXIT_OK
 
 
 def cmd_config_init(args: argparse.Namespace) -> int:

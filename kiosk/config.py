@@ -131,6 +131,12 @@ class KioskSettings:
         "on receipts and certificates, e.g. 示例街道示例社区党群服务中心.",
         matches(r".{0,40}", "at most 40 characters"),
     )
+    seal_image: str = setting(
+        "",
+        "The community's seal as a PNG with a transparent background, printed on certificates. "
+        "Empty: a drawn round seal with the hall's name.",
+        lambda v: None if v == "" else absolute_path(v),
+    )
     data_dir: str = setting(
         "/var/lib/kiosk",
         "Where the outbox, keys, audit log and logs live. "

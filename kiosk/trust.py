@@ -310,3 +310,18 @@ def demo_signer(data_dir: Path, kiosk_id: str, today: date) -> tuple[Signer, Tru
         cert = certify(root, kiosk_id, kiosk_key.public_key(), today)
         cert_path.write_text(cert.encode() + "\n")
     return Signer(kiosk_key, cert), TrustStore.load(trust_dir)
+
+
+def kiosk_signer(data_dir: Path) -> tuple[Signer, TrustStore]:
+    """A production kiosk's key and certificate, as installed by its district."""
+    key_path, cert_path = data_dir / "keys" / "kiosk.key", data_dir / "keys" / "kiosk.cert"
+    if not key_path.exists() or not cert_path.exists():
+        raise NotGenuine(
+            "no_key",
+            f"this kiosk has no certified key yet ({key_path} and "
+            f"{cert_path}); the district certifies it at installation",
+        )
+    return (
+        Signer(read_private(key_path), KioskCertificate.decode(cert_path.read_text().strip())),
+        TrustStore.load(data_dir / "trust"),
+    )

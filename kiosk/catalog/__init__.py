@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from kiosk.checks import Check, boolean, list_of, matches, one_of, text, whole_number
+from kiosk.documents.certificate import template_codes
 from kiosk.identity import CardType, ResidentIdentity
 from kiosk.tomlfile import Locator, TomlError, read_toml
 
@@ -372,6 +373,11 @@ def _item(data: dict[str, Any], path: Path, at: Locator, problems: list[str]) ->
                     f"{data['completion']} item must say what happens next, "
                     "what to bring and where"
                 )
+    if "certificate" in data and data["certificate"] not in template_codes():
+        problems.append(
+            f"{at.where('certificate')}certificate: there is no template "
+            f"{data['certificate']!r} (known: {', '.join(sorted(template_codes()))})"
+        )
     if ("certificate" in data["prints"]) != ("certificate" in data):
         problems.append(
             f"{at.where('prints')}prints certificate and certificate = TEMPLATE go together"

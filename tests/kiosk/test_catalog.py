@@ -273,3 +273,13 @@ def test_field_values_are_checked_against_the_item(
 ) -> None:
     item = load_catalog()[code]
     assert set(item.field_problems(values, TODAY)) == problem_fields
+
+
+def test_a_certificate_template_that_does_not_exist_is_refused(items: Path) -> None:
+    path = break_file(
+        items, "residence-certificate", 'certificate = "residence"', 'certificate = "residense"'
+    )
+    line = line_of(path, 'certificate = "residense"')
+    assert problems(items) == [
+        f"{path} line {line}: certificate: there is no template 'residense' (known: residence)"
+    ]

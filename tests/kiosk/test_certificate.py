@@ -156,3 +156,17 @@ def test_fuzzed_names_and_addresses_never_crash_the_template(name: str, address:
 )
 def test_mixed_scripts_and_astral_characters(tmp_path: Path, name: str) -> None:
     assert write(tmp_path, certificate(name=name)).stat().st_size > 1000
+
+
+def test_a_configured_seal_image_is_printed_instead_of_the_drawn_seal(tmp_path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    seal = tmp_path / "seal.png"
+    image = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse((10, 10, 190, 190), outline=(200, 0, 0, 255), width=8)
+    image.save(seal)
+    cert = certificate()
+    with_image = render_certificate(cert, SIGNER.sign(cert.fields()), seal)
+    drawn = render_certificate(cert, SIGNER.sign(cert.fields()))
+    assert b"/Subtype /Image" in with_image
+    assert b"/Subtype /Image" not in drawn

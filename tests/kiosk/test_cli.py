@@ -328,3 +328,122 @@ def test_a_malformed_platform_url_is_a_configuration_error(tmp_path: Path) -> No
         'environment KIOSK_PLATFORM_URL: platform.url = "https://[x": is not a well-formed URL'
         in result.stderr
     )
+
+
+def demo_env(tmp_path: Path, data: str = "d") -> dict[str, str]:
+    return {"KIOSK_DEMO": "1", "HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / data)}
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    result = kiosk("documents", "sample", "--out", str(tmp_path / "out"), env=demo_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "out"
+
+
+def test_documents_sample_writes_a_certificate_and_a_receipt(sample: Path) -> None:
+    assert (sample / "certificate.pdf").read_bytes().startswith(b"%PDF-")
+    receipt = (sample / "receipt.bin").read_bytes()
+    assert receipt.startswith(b"\x1b@\x1c&")
+    assert "110101196205170316" not in receipt.decode("gb18030", "replace")
+    assert "演示" in (sample / "receipt.txt").read_text(encoding="utf-8")
+
+
+def test_verify_accepts_the_sample_certificate_from_its_rendered_page(
+    sample: Path, tmp_path: Path
+) -> None:
+    result = kiosk("verify", str(sample / "certificate.pdf"), env=demo_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("真实有效 GENUINE（演示证明 DEMO）")
+    assert "姓名: 测试一" in result.stdout
+    assert "公民身份号码: 1101**********0316" in result.stdout  # masked unless --full
+    full = kiosk(
+        "verify", str(sample / "certificate.pdf"), "--full", "--json", env=demo_env(tmp_path)
+    )
+    assert json.loads(full.stdout)["fields"]["id_number"] == "110101196205170316"
+
+
+def payload_of(sample: Path, tmp_path: Path) -> str:
+    result = kiosk("verify", str(sample / "certificate.pdf"), "--json", env=demo_env(tmp_path))
+    assert result.returncode == 0
+    import subprocess as sp
+
+    sp.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-png",
+            "-singlefile",
+            str(sample / "certificate.pdf"),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+    )
+    return (
+        sp.run(
+            ["zbarimg", "-q", "--raw", "-Sbinary", str(tmp_path / "page.png")],
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+
+
+def test_verify_refuses_a_payload_with_one_character_changed(sample: Path, tmp_path: Path) -> None:
+    payload = payload_of(sample, tmp_path)
+    assert kiosk("verify", payload, env=demo_env(tmp_path)).returncode == 0
+    position = len("KV1.Ed25519.") + 10
+    changed = (
+        payload[:position] + ("A" if payload[position] != "A" else "B") + payload[position + 1 :]
+    )
+    result = kiosk("verify", changed, env=demo_env(tmp_path))
+    assert result.returncode == 1
+    assert "NOT GENUINE" in result.stderr
+
+
+def test_verify_refuses_a_kiosk_no_known_root_certified(sample: Path, tmp_path: Path) -> None:
+    result = kiosk("verify", str(sample / "certificate.pdf"), env=demo_env(tmp_path, "elsewhere"))
+    assert result.returncode == 1
+    assert "(unknown_key)" in result.stderr
+
+
+def test_verify_refuses_a_revoked_kiosk_key(sample: Path, tmp_path: Path) -> None:
+    key_id = json.loads(
+        kiosk("verify", str(sample / "certificate.pdf"), "--json", env=demo_env(tmp_path)).stdout
+    )["key_id"]
+    (tmp_path / "d" / "trust" / "revoked.json").write_text(
+        json.dumps([{"key_id": key_id, "from": "2000-01-01"}]), encoding="utf-8"
+    )
+    result = kiosk("verify", str(sample / "certificate.pdf"), env=demo_env(tmp_path))
+    assert result.returncode == 1
+    assert "(revoked)" in result.stderr
+
+
+def test_verify_refuses_an_expired_certificate(sample: Path, tmp_path: Path) -> None:
+    from datetime import date
+
+    from kiosk.clock import today_local
+    from kiosk.trust import demo_signer
+
+    signer, _ = demo_signer(tmp_path / "d", "DEMO-0001", today_local())
+    fields = {
+        "type": "residence",
+        "number": "X",
+        "issued": today_local().isoformat(),
+        "valid_until": date(2020, 1, 1).isoformat(),
+        "name": "测试一",
+        "demo": True,
+    }
+    result = kiosk("verify", signer.sign(fields), env=demo_env(tmp_path))
+    assert result.returncode == 1
+    assert "(expired)" in result.stderr
+
+
+def test_verify_of_a_file_that_is_not_a_certificate_says_so(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"not a pdf at all")
+    result = kiosk("verify", str(junk), env=demo_env(tmp_path))
+    assert result.returncode == 1
+    assert "cannot read the certificate" in result.stderr
