@@ -128,6 +128,28 @@ def _add_document_commands(commands: Any) -> None:
     verify.add_argument("--full", action="store_true", help="show the ID number in full")
     verify.set_defaults(handler=cmd_verify)
 
+    keys = commands.add_parser("keys", help="the kiosk's signing key and its certificate")
+    keys_cmd = keys.add_subparsers(dest="keys_command", metavar="SUBCOMMAND", required=True)
+    keys_cmd.add_parser(
+        "init", help="make this kiosk's key (once) and show its public half"
+    ).set_defaults(handler=cmd_keys_init)
+    install = keys_cmd.add_parser(
+        "install", help="install the district's certificate for this kiosk and trust its root"
+    )
+    install.add_argument("certificate", type=Path, help="the file the district sent")
+    install.add_argument("--root", type=Path, required=True, help="the district root's .pub")
+    install.set_defaults(handler=cmd_keys_install)
+    root = keys_cmd.add_parser("root", help="(district) make a root key pair")
+    root.add_argument("--out", type=Path, required=True, metavar="DIR")
+    root.set_defaults(handler=cmd_keys_root)
+    certify_cmd = keys_cmd.add_parser("certify", help="(district) certify a kiosk's public key")
+    certify_cmd.add_argument("--root-key", type=Path, required=True)
+    certify_cmd.add_argument("--kiosk-id", required=True)
+    certify_cmd.add_argument("--public", required=True, help="the kiosk's public key text")
+    certify_cmd.add_argument("--days", type=int, default=3 * 365)
+    certify_cmd.add_argument("--out", type=Path, required=True)
+    certify_cmd.set_defaults(handler=cmd_keys_certify)
+
     documents = commands.add_parser("documents", help="receipts and certificates").add_subparsers(
         dest="documents_command", metavar="SUBCOMMAND", required=True
     )
@@ -538,6 +560,74 @@ def cmd_documents_sample(args: argparse.Namespace) -> int:
         f"wrote {out / 'certificate.pdf'}, {out / 'receipt.bin'} and {out / 'receipt.txt'} "
         f"for the synthetic resident 测试一"
     )
+    return EXIT_OK
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    from kiosk.trust import NotGenuine, make_kiosk_key, public_text
+
+    config = load(args)
+    try:
+        public = make_kiosk_key(config.data_dir)
+    except NotGenuine as error:
+        raise CommandError(str(error), EXIT_NO) from None
+    print(f"kiosk {config.kiosk.id} public key (send it to the district to be certified):")
+    print(public_text(public))
+    return EXIT_OK
+
+
+def cmd_keys_install(args: argparse.Namespace) -> int:
+    from kiosk.trust import NotGenuine, install_certificate
+
+    config = load(args)
+    try:
+        cert = install_certificate(
+            config.data_dir, args.certificate.read_text(), args.root.read_text()
+        )
+    except OSError as error:
+        raise CommandError(f"cannot read {error.filename}: {error.strerror}", EXIT_NO) from None
+    except NotGenuine as error:
+        raise CommandError(f"not installed: {error}", EXIT_NO) from None
+    print(
+        f"installed: kiosk {cert.kiosk_id}, key {cert.key_id}, valid {cert.not_before} to "
+        f"{cert.not_after}, root {cert.root_id}"
+    )
+    return EXIT_OK
+
+
+def cmd_keys_root(args: argparse.Namespace) -> int:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.trust import key_id, public_text, write_private
+
+    out: Path = args.out
+    if (out / "root.key").exists():
+        raise CommandError(
+            f"{out / 'root.key'} exists; a root key is never replaced silently", EXIT_USAGE
+        )
+    key = Ed25519PrivateKey.generate()
+    write_private(out / "root.key", key)
+    (out / "root.pub").write_text(public_text(key.public_key()) + "\n")
+    print(
+        f"root {key_id(key.public_key())}: {out / 'root.key'} (keep it offline), "
+        f"{out / 'root.pub'} (give it to every kiosk)"
+    )
+    return EXIT_OK
+
+
+def cmd_keys_certify(args: argparse.Namespace) -> int:
+    from kiosk.clock import today_local
+    from kiosk.trust import NotGenuine, certify, public_from_text, read_private
+
+    try:
+        root = read_private(args.root_key)
+        cert = certify(root, args.kiosk_id, public_from_text(args.public), today_local(), args.days)
+    except OSError as error:
+        raise CommandError(f"cannot read {error.filename}: {error.strerror}", EXIT_NO) from None
+    except NotGenuine as error:
+        raise CommandError(str(error), EXIT_NO) from None
+    args.out.write_text(cert.encode() + "\n")
+    print(f"certified kiosk {args.kiosk_id} (key {cert.key_id}) until {cert.not_after}: {args.out}")
     return EXIT_OK
 
 

@@ -292,7 +292,7 @@ def demo_signer(data_dir: Path, kiosk_id: str, today: date) -> tuple[Signer, Tru
         write_private(root_path, Ed25519PrivateKey.generate())
     root = read_private(root_path)
     (trust_dir / "roots").mkdir(mode=0o700, parents=True, exist_ok=True)
-    (trust_dir / "roots" / "demo-root.pub").write_text(b64(_raw(root.public_key())) + "\n")
+    (trust_dir / "roots" / "demo-root.pub").write_text(public_text(root.public_key()) + "\n")
     kiosk_path, cert_path = keys / "kiosk.key", keys / "kiosk.cert"
     if not kiosk_path.exists():
         write_private(kiosk_path, Ed25519PrivateKey.generate())
@@ -325,3 +325,52 @@ def kiosk_signer(data_dir: Path) -> tuple[Signer, TrustStore]:
         Signer(read_private(key_path), KioskCertificate.decode(cert_path.read_text().strip())),
         TrustStore.load(data_dir / "trust"),
     )
+
+
+# --- the key ceremony (kiosk keys ...) --------------------------------------------------------
+
+
+def public_text(public: Ed25519PublicKey) -> str:
+    return b64(_raw(public))
+
+
+def public_from_text(text: str) -> Ed25519PublicKey:
+    try:
+        return Ed25519PublicKey.from_public_bytes(unb64(text.strip()))
+    except ValueError:
+        raise NotGenuine(
+            "key_file", "that is not an Ed25519 public key (base64url, 43 characters)"
+        ) from None
+
+
+def make_kiosk_key(data_dir: Path) -> Ed25519PublicKey:
+    """The kiosk's own key, made once; its public half goes to the district."""
+    path = data_dir / "keys" / "kiosk.key"
+    if path.exists():
+        return read_private(path).public_key()
+    key = Ed25519PrivateKey.generate()
+    write_private(path, key)
+    return key.public_key()
+
+
+def install_certificate(data_dir: Path, cert_text: str, root_text: str) -> KioskCertificate:
+    """Install the district's certificate for this kiosk's key, and trust the root behind it,
+    after checking that they belong together."""
+    cert = KioskCertificate.decode(cert_text.strip())
+    root = public_from_text(root_text)
+    own = read_private(data_dir / "keys" / "kiosk.key").public_key()
+    if cert.public_key != _raw(own):
+        raise NotGenuine("key_file", "this certificate is for another kiosk's key")
+    if cert.root_id != key_id(root):
+        raise NotGenuine("unknown_key", "this certificate was not issued by that root key")
+    try:
+        root.verify(cert.signature, cert.body())
+    except InvalidSignature:
+        raise NotGenuine(
+            "altered", "the certificate's signature does not match the root key"
+        ) from None
+    roots = data_dir / "trust" / "roots"
+    roots.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (roots / f"{key_id(root)}.pub").write_text(public_text(root) + "\n")
+    (data_dir / "keys" / "kiosk.cert").write_text(cert.encode() + "\n")
+    return cert

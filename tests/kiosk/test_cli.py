@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -447,3 +448,70 @@ def test_verify_of_a_file_that_is_not_a_certificate_says_so(tmp_path: Path) -> N
     result = kiosk("verify", str(junk), env=demo_env(tmp_path))
     assert result.returncode == 1
     assert "cannot read the certificate" in result.stderr
+
+
+def test_the_key_ceremony_lets_a_production_kiosk_issue_verifiable_certificates(
+    tmp_path: Path,
+) -> None:
+    district = tmp_path / "district"
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        '[kiosk]\nid = "BJ-DC-0042"\nhall_name = "示例社区党群服务中心"\n'
+        f'data_dir = "{tmp_path / "data"}"\n[devices]\nreaders = ["sim://"]\n'
+        '[platform]\nurl = "https://zwfw.example.gov.cn"\n',
+        encoding="utf-8",
+    )
+    refused = kiosk("--config", str(config), "documents", "sample", "--out", str(tmp_path / "o"))
+    assert refused.returncode == 1
+    assert "has no certified key yet" in refused.stderr
+
+    assert kiosk("keys", "root", "--out", str(district)).returncode == 0
+    assert stat.S_IMODE((district / "root.key").stat().st_mode) == 0o600
+    public = kiosk("--config", str(config), "keys", "init").stdout.splitlines()[-1]
+    certified = kiosk(
+        "keys",
+        "certify",
+        "--root-key",
+        str(district / "root.key"),
+        "--kiosk-id",
+        "BJ-DC-0042",
+        "--public",
+        public,
+        "--out",
+        str(tmp_path / "kiosk.cert"),
+    )
+    assert certified.returncode == 0, certified.stderr
+    other_root = tmp_path / "other"
+    assert kiosk("keys", "root", "--out", str(other_root)).returncode == 0
+    wrong = kiosk(
+        "--config",
+        str(config),
+        "keys",
+        "install",
+        str(tmp_path / "kiosk.cert"),
+        "--root",
+        str(other_root / "root.pub"),
+    )
+    assert wrong.returncode == 1
+    assert "not issued by that root key" in wrong.stderr
+    installed = kiosk(
+        "--config",
+        str(config),
+        "keys",
+        "install",
+        str(tmp_path / "kiosk.cert"),
+        "--root",
+        str(district / "root.pub"),
+    )
+    assert installed.returncode == 0, installed.stderr
+
+    assert (
+        kiosk(
+            "--config", str(config), "documents", "sample", "--out", str(tmp_path / "o")
+        ).returncode
+        == 0
+    )
+    verified = kiosk("--config", str(config), "verify", str(tmp_path / "o" / "certificate.pdf"))
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith("真实有效 GENUINE\n")
+    assert "出具单位: 示例社区党群服务中心" in verified.stdout
