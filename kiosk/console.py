@@ -12,9 +12,8 @@ from typing import TextIO
 from devices.base import CardReader, Device, HealthLevel, Outcome, Printer, PrintJob, Role
 from devices.errors import DeviceError
 from devices.registry import open_device
-from kiosk.clock import today_local
+from kiosk.clock import now_local, today_local
 from kiosk.config import Config
-from kiosk.identity import IdentityError, identity_from_card
 
 ROLE_WORDS = {
     Role.READER: "读卡器 card reader",
@@ -69,7 +68,7 @@ def run_console(config: Config, out: TextIO) -> int:
     )
     say(
         "The touchscreen application comes in a later release; this run checks the devices"
-        + (" and walks one synthetic resident through identification." if config.demo else ".")
+        + (" and walks one synthetic resident through a queue ticket." if config.demo else ".")
     )
     say()
     reports = check_devices(config)
@@ -88,7 +87,7 @@ def run_console(config: Config, out: TextIO) -> int:
             )
             return 1
         if config.demo:
-            _demo_session(reports, say)
+            _demo_session(config, reports, say)
         say()
         say("完成 Done: every configured device answered.")
         return 0
@@ -98,9 +97,22 @@ def run_console(config: Config, out: TextIO) -> int:
                 report.device.close()
 
 
-def _demo_session(reports: list[DeviceReport], say: Callable[[str], None]) -> None:
+def _demo_session(config: Config, reports: list[DeviceReport], say: Callable[[str], None]) -> None:
+    """One synthetic resident: card, a queue ticket, committed to the outbox, receipt printed."""
+    from kiosk.core import Kiosk
+    from kiosk.documents.compose import transaction_receipt
+    from kiosk.documents.receipt import render_escpos, render_text
+    from kiosk.session import Session
 
     reader = next(r.device for r in reports if isinstance(r.device, CardReader))
+    printer = next(
+        (
+            r.device
+            for r in reports
+            if isinstance(r.device, Printer) and r.role is Role.RECEIPT_PRINTER
+        ),
+        None,
+    )
     assert isinstance(reader, CardReader)
     say("")
     say("一位演示居民放置了身份证 A synthetic resident places a card:")
@@ -108,22 +120,45 @@ def _demo_session(reports: list[DeviceReport], say: Callable[[str], None]) -> No
     if record is None:
         say("  no card came within 2 s")
         return
+    kiosk = Kiosk(config)
     try:
-        identity = identity_from_card(record)
-    except IdentityError as error:
-        say(f"  卡片信息无法识别 the card's data is not valid: {error}")
-        return
-    today = today_local()
-    until = "长期 (for life)" if identity.long_term else str(identity.valid_until)
-    say(
-        f"  {identity.card_type.zh} ({identity.card_type.en}) of {identity.masked_name}, "
-        f"ID {identity.masked_id}, age {identity.age_on(today)}, valid until {until}"
-        + (" (EXPIRED)" if identity.is_expired(today) else "")
-    )
-    for report in reports:
-        if isinstance(report.device, Printer) and report.role is Role.RECEIPT_PRINTER:
-            slip = "演示 DEMO\n自助机自检凭条 kiosk test slip\n".encode("gb18030")
-            report.device.print_job(PrintJob(report.device.accepts, slip, "demo-test-slip"))
-            say(f"  凭条打印机 printed a test slip ({len(slip)} bytes)")
-    say("  会话结束，卡片信息已清除 Session over: the card data has been cleared from memory.")
-    del identity
+        kiosk.card_removed()  # the demo reader was empty before this card
+        session = kiosk.card_read(record, kiosk.generation)
+        if not isinstance(session, Session):
+            say(f"  {session.message if session else 'the read was dropped'}")
+            return
+        identity = session.identity
+        today = today_local()
+        until = "长期 (for life)" if identity.long_term else str(identity.valid_until)
+        say(
+            f"  {identity.card_type.zh} ({identity.card_type.en}) of {identity.masked_name}, "
+            f"ID {identity.masked_id}, age {identity.age_on(today)}, valid until {until}"
+        )
+        session.start_choosing()
+        session.choose("queue-ticket")
+        session.set_value("business", "social_and_medical_insurance")
+        session.review()
+        number = kiosk.commit_transaction(session)
+        say(f"  窗口取号 queue ticket committed to the outbox as {number} (已受理)")
+        assert session.item is not None
+        receipt = transaction_receipt(
+            number=number,
+            item=session.item,
+            identity=identity,
+            values=session.values,
+            hall_name=config.kiosk.hall_name,
+            at=now_local(),
+            demo=config.demo,
+            track_url=f"{config.platform.url.rstrip('/')}/track/{number}",
+        )
+        if printer is not None:
+            data = render_escpos(receipt, 58)
+            printer.print_job(PrintJob(printer.accepts, data, number))
+            say(f"  凭条打印机 printed the receipt ({len(data)} bytes of ESC/POS):")
+        for line in render_text(receipt, 58).splitlines():
+            say(f"    | {line}")
+        del identity
+        say(f"  {kiosk.end_session('finished')}")
+        say(f"  outbox: {kiosk.outbox.status()}")
+    finally:
+        kiosk.close()

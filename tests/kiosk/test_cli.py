@@ -105,6 +105,9 @@ def test_demo_run_walks_a_synthetic_resident_and_exits_cleanly(tmp_path: Path) -
     assert "1101**********0316" in result.stdout
     assert "110101196205170316" not in result.stdout
     assert "测试一" not in result.stdout
+    assert "queue ticket committed to the outbox as DEMO-0001-" in result.stdout
+    assert "| 证件号码：1101**********0316" in result.stdout  # the receipt preview, masked
+    assert "请取走您的卡片" in result.stdout
     assert "完成 Done" in result.stdout
 
 
