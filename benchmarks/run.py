@@ -37,7 +37,16 @@ def certificate_vs_one_line_page() -> dict[str, Any]:
 
     font = pdf_font()  # loaded once, as in the kiosk: not part of either measurement
     root, kiosk = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    signer = Signer(kiosk, certify(root, "K1", kiosk.public_key(), date(2026, 1, 1)))
+    signer = Signer(
+        kiosk,
+        certify(
+            root,
+            kiosk_id="K1",
+            hall="示例社区居委会",
+            public=kiosk.public_key(),
+            not_before=date(2026, 1, 1),
+        ),
+    )
     cert = Certificate(
         "residence",
         "K1-20261129-00001",

@@ -22,7 +22,7 @@ from offline_cache.outbox import OutboxError
 if TYPE_CHECKING:
     from kiosk.config import Config
     from kiosk.identity import ResidentIdentity
-    from kiosk.trust import Signer, TrustStore
+    from kiosk.trust import Signer
     from offline_cache.outbox import Row
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_NO_CARD, EXIT_DEVICE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
@@ -145,6 +145,7 @@ def _add_document_commands(commands: Any) -> None:
     certify_cmd = keys_cmd.add_parser("certify", help="(district) certify a kiosk's public key")
     certify_cmd.add_argument("--root-key", type=Path, required=True)
     certify_cmd.add_argument("--kiosk-id", required=True)
+    certify_cmd.add_argument("--hall", required=True, help="the hall's name, as in kiosk.hall_name")
     certify_cmd.add_argument("--public", required=True, help="the kiosk's public key text")
     certify_cmd.add_argument("--days", type=int, default=3 * 365)
     certify_cmd.add_argument("--out", type=Path, required=True)
@@ -432,16 +433,16 @@ def cmd_soak(args: argparse.Namespace) -> int:
     return EXIT_OK if summary.transactions == summary.sessions else EXIT_NO
 
 
-def _signer(config: Config) -> tuple[Signer, TrustStore]:
+def _signer(config: Config) -> Signer:
     from kiosk.clock import today_local
-    from kiosk.trust import NotGenuine, demo_signer, kiosk_signer
+    from kiosk.trust import NotGenuine, TrustStoreError, demo_signer, kiosk_signer
 
+    args = (config.data_dir, config.kiosk.id, config.kiosk.hall_name, today_local())
     try:
-        if config.demo:
-            return demo_signer(config.data_dir, config.kiosk.id, today_local())
-        return kiosk_signer(config.data_dir)
-    except NotGenuine as error:
-        raise CommandError(str(error), EXIT_NO) from None
+        signer, _ = demo_signer(*args) if config.demo else kiosk_signer(*args)
+    except (NotGenuine, TrustStoreError) as error:
+        raise CommandError(f"cannot sign certificates: {error}", EXIT_NO) from None
+    return signer
 
 
 CERTIFIED_LABELS = {
@@ -451,6 +452,7 @@ CERTIFIED_LABELS = {
     "valid_until": "有效期至",
     "issuer": "出具单位",
     "name": "姓名",
+    "sex": "性别",
     "id_number": "公民身份号码",
     "address": "住址",
     "purpose": "用途",
@@ -460,31 +462,53 @@ CERTIFIED_LABELS = {
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from kiosk.clock import today_local
+    from kiosk.documents.certificate import longest_validity
     from kiosk.documents.scan import ScanError, payload_from_pdf
+    from kiosk.identity import mask_name
     from kiosk.idnumber import mask_id_number
-    from kiosk.trust import NotGenuine, TrustStore, verify
+    from kiosk.trust import NotGenuine, TrustStore, TrustStoreError, verify
+
+    def refuse(code: str, reason: str, exit_code: int = EXIT_NO) -> int:
+        if args.json:
+            print(
+                json.dumps({"genuine": False, "code": code, "reason": reason}, ensure_ascii=False)
+            )
+        print(
+            f"不是真实有效的证明 NOT GENUINE ({code}): {reason}"
+            if exit_code == EXIT_NO
+            else f"kiosk: {reason}",
+            file=sys.stderr,
+        )
+        return exit_code
 
     config = load(args)
+    source = args.source.strip()
     try:
         # A payload is an 800-character string: never treat it as a file name.
-        payload = (
-            args.source if args.source.startswith("KV1.") else payload_from_pdf(Path(args.source))
-        )
+        payload = source if source.startswith("KV1.") else payload_from_pdf(Path(source))
     except ScanError as error:
-        raise CommandError(f"cannot read the certificate: {error}", EXIT_NO) from None
+        return refuse("unreadable", f"cannot read the certificate: {error}")
     try:
-        if config.demo:
-            _signer(config)  # makes the demo root on first use
         trust = TrustStore.load(config.data_dir / "trust")
-        verified = verify(payload, trust, today_local())
+    except TrustStoreError as error:
+        # The kiosk's own trust store is broken: that says nothing about the certificate.
+        return refuse("trust_store", str(error), EXIT_USAGE)
+    try:
+        verified = verify(payload, trust, today_local(), longest_validity)
+        if verified.fields.get("demo") and not config.demo:
+            raise NotGenuine("demo", "this is a demonstration certificate, valid for nothing")
     except NotGenuine as error:
-        if args.json:
-            print(json.dumps({"genuine": False, "code": error.code, "reason": str(error)}))
-        print(f"不是真实有效的证明 NOT GENUINE ({error.code}): {error}", file=sys.stderr)
-        return EXIT_NO
+        return refuse(error.code, str(error))
     fields = dict(verified.fields)
-    if not args.full and "id_number" in fields:
-        fields["id_number"] = mask_id_number(str(fields["id_number"]))
+    if not args.full:
+        # Whoever checks compares with the paper in front of them; a screen or log needs less.
+        for key, mask in (
+            ("id_number", mask_id_number),
+            ("name", mask_name),
+            ("address", _mask_address),
+        ):
+            if isinstance(fields.get(key), str):
+                fields[key] = mask(fields[key])
     if args.json:
         print(
             json.dumps(
@@ -519,7 +543,7 @@ def cmd_documents_sample(args: argparse.Namespace) -> int:
     from kiosk.identity import identity_from_card
 
     config = load(args)
-    signer, _ = _signer(config)
+    signer = _signer(config)
     person = PEOPLE["resident"]
     identity = identity_from_card(
         CardRecord(person.kind, person.type_flag, dict(person.fields), "sim://")
@@ -528,6 +552,8 @@ def cmd_documents_sample(args: argparse.Namespace) -> int:
     values = {"purpose": "child_school_enrollment", "copies": 1}
     now = now_local()
     number = f"{config.kiosk.id}-{now:%Y%m%d}-SAMPLE"
+    # A sample is for a synthetic resident: always marked 演示, so that even a production
+    # kiosk's sample can never pass as a real certificate.
     certificate = certificate_for(
         template=item.certificate,
         number=number,
@@ -536,7 +562,7 @@ def cmd_documents_sample(args: argparse.Namespace) -> int:
         item=item,
         issuer=config.kiosk.hall_name,
         issued=now.date(),
-        demo=config.demo,
+        demo=True,
     )
     receipt = transaction_receipt(
         number=number,
@@ -545,7 +571,7 @@ def cmd_documents_sample(args: argparse.Namespace) -> int:
         values=values,
         hall_name=config.kiosk.hall_name,
         at=now,
-        demo=config.demo,
+        demo=True,
         track_url=f"{config.platform.url.rstrip('/')}/track/{number}",
     )
     out: Path = args.out
@@ -577,12 +603,18 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_install(args: argparse.Namespace) -> int:
+    from kiosk.clock import today_local
     from kiosk.trust import NotGenuine, install_certificate
 
     config = load(args)
     try:
         cert = install_certificate(
-            config.data_dir, args.certificate.read_text(), args.root.read_text()
+            config.data_dir,
+            args.certificate.read_text(),
+            args.root.read_text(),
+            kiosk_id=config.kiosk.id,
+            hall=config.kiosk.hall_name,
+            today=today_local(),
         )
     except OSError as error:
         raise CommandError(f"cannot read {error.filename}: {error.strerror}", EXIT_NO) from None
@@ -621,12 +653,19 @@ def cmd_keys_certify(args: argparse.Namespace) -> int:
 
     try:
         root = read_private(args.root_key)
-        cert = certify(root, args.kiosk_id, public_from_text(args.public), today_local(), args.days)
+        cert = certify(
+            root,
+            kiosk_id=args.kiosk_id,
+            hall=args.hall,
+            public=public_from_text(args.public),
+            not_before=today_local(),
+            days=args.days,
+        )
+        args.out.write_text(cert.encode() + "\n")
     except OSError as error:
-        raise CommandError(f"cannot read {error.filename}: {error.strerror}", EXIT_NO) from None
+        raise CommandError(f"cannot write {error.filename}: {error.strerror}", EXIT_NO) from None
     except NotGenuine as error:
         raise CommandError(str(error), EXIT_NO) from None
-    args.out.write_text(cert.encode() + "\n")
     print(f"certified kiosk {args.kiosk_id} (key {cert.key_id}) until {cert.not_after}: {args.out}")
     return EXIT_OK
 

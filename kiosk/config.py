@@ -130,6 +130,7 @@ class KioskSettings:
         "The service hall's name, shown on the idle screen and printed "
         "on receipts and certificates, e.g. 示例街道示例社区党群服务中心.",
         matches(r".{0,40}", "at most 40 characters"),
+        required=True,
     )
     seal_image: str = setting(
         "",

@@ -15,7 +15,9 @@ A certificate's QR holds one printable-ASCII string:
 
 Verification refuses: a malformed payload, an unknown root, a kiosk certificate whose signature
 fails or whose validity does not cover the day of issue, a kiosk key revoked on or before that
-day (its earlier certificates stay good), an altered payload, and an expired document.
+day (its earlier certificates stay good), an altered payload, a document dated in the future or
+valid for longer than its template allows (so that a stolen key cannot back-date its way past a
+revocation), a number or issuing hall that is not the signing kiosk's, and an expired document.
 
 Key files (data folder, 0700): keys/kiosk.key (PKCS#8, 0600, written atomically),
 keys/kiosk.cert, trust/roots/*.pub (base64 raw public keys), trust/revoked.json.
@@ -29,8 +31,8 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -42,6 +44,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 FORMAT: Final = "KV1"
 ALG: Final = "Ed25519"
 KIOSK_CERT_DAYS: Final = 3 * 365
+MAX_CERT_DAYS: Final = 20 * 365
+DEMO_MARKER: Final = "DEMO"  # trust/DEMO: this data folder belongs to demo mode
 
 
 class NotGenuine(Exception):
@@ -86,6 +90,7 @@ def _raw(public: Ed25519PublicKey) -> bytes:
 @dataclass(frozen=True)
 class KioskCertificate:
     kiosk_id: str
+    hall: str  # the hall the district installed the kiosk in; certificates must name it
     public_key: bytes  # raw Ed25519
     not_before: date
     not_after: date
@@ -98,6 +103,7 @@ class KioskCertificate:
             {
                 "alg": self.alg,
                 "kid": self.kiosk_id,
+                "hall": self.hall,
                 "pub": b64(self.public_key),
                 "nbf": self.not_before.isoformat(),
                 "exp": self.not_after.isoformat(),
@@ -113,8 +119,11 @@ class KioskCertificate:
         try:
             body_text, sig_text = text.split("~")
             body = json.loads(unb64(body_text))
+            if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+                raise ValueError("not a table of texts")
             cert = cls(
                 body["kid"],
+                body["hall"],
                 unb64(body["pub"]),
                 date.fromisoformat(body["nbf"]),
                 date.fromisoformat(body["exp"]),
@@ -122,7 +131,7 @@ class KioskCertificate:
                 unb64(sig_text),
                 body["alg"],
             )
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise NotGenuine(
                 "malformed", f"the kiosk certificate cannot be read ({error})"
             ) from None
@@ -137,27 +146,25 @@ class KioskCertificate:
 
 def certify(
     root: Ed25519PrivateKey,
+    *,
     kiosk_id: str,
-    kiosk_public: Ed25519PublicKey,
+    hall: str,
+    public: Ed25519PublicKey,
     not_before: date,
     days: int = KIOSK_CERT_DAYS,
 ) -> KioskCertificate:
     """What a district does for each kiosk (and the demo root does in demo mode)."""
+    if not 1 <= days <= MAX_CERT_DAYS:
+        raise NotGenuine("days", f"a kiosk certificate lasts from 1 to {MAX_CERT_DAYS} days")
     unsigned = KioskCertificate(
         kiosk_id,
-        _raw(kiosk_public),
+        hall,
+        _raw(public),
         not_before,
         not_before + timedelta(days=days),
         key_id(root.public_key()),
     )
-    return KioskCertificate(
-        unsigned.kiosk_id,
-        unsigned.public_key,
-        unsigned.not_before,
-        unsigned.not_after,
-        unsigned.root_id,
-        root.sign(unsigned.body()),
-    )
+    return replace(unsigned, signature=root.sign(unsigned.body()))
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,32 @@ class Signer:
         signature = self.private_key.sign(certified.encode("ascii"))
         return f"{certified}.{b64(signature)}.{self.certificate.encode()}"
 
+    def check(self, kiosk_id: str, hall: str, today: date) -> None:
+        """Before signing anything a resident takes home: is this certificate really ours,
+        for this kiosk and hall, and valid today? Otherwise every certificate would fail."""
+        cert = self.certificate
+        if cert.public_key != _raw(self.private_key.public_key()):
+            raise NotGenuine(
+                "key_file",
+                "keys/kiosk.cert is for another key than "
+                "keys/kiosk.key: ask the district to certify this key",
+            )
+        if cert.kiosk_id != kiosk_id:
+            raise NotGenuine(
+                "key_file", f"the key is certified for kiosk {cert.kiosk_id}, not {kiosk_id}"
+            )
+        if cert.hall != hall:
+            raise NotGenuine(
+                "key_file",
+                f"the key is certified for the hall {cert.hall!r}, but kiosk.hall_name is {hall!r}",
+            )
+        if not cert.not_before <= today <= cert.not_after:
+            raise NotGenuine(
+                "key_expired",
+                f"the kiosk's certificate is valid from "
+                f"{cert.not_before} to {cert.not_after}, not today",
+            )
+
 
 @dataclass(frozen=True)
 class TrustStore:
@@ -180,12 +213,13 @@ class TrustStore:
 
     @classmethod
     def load(cls, folder: Path) -> TrustStore:
+        """TrustStoreError (the kiosk's problem, not the certificate's) when it is unreadable."""
         roots: dict[str, Ed25519PublicKey] = {}
         for path in sorted((folder / "roots").glob("*.pub")):
             try:
                 public = Ed25519PublicKey.from_public_bytes(unb64(path.read_text().strip()))
-            except ValueError:
-                raise NotGenuine("trust_store", f"{path} is not a root public key") from None
+            except (ValueError, OSError):
+                raise TrustStoreError(f"{path} is not a root public key") from None
             roots[key_id(public)] = public
         revoked: dict[str, date] = {}
         revocations = folder / "revoked.json"
@@ -193,13 +227,16 @@ class TrustStore:
             try:
                 entries = json.loads(revocations.read_text(encoding="utf-8"))
                 revoked = {e["key_id"]: date.fromisoformat(e["from"]) for e in entries}
-            except (ValueError, KeyError, TypeError) as error:
-                raise NotGenuine(
-                    "trust_store",
-                    f"{revocations} cannot be read ({error}); "
-                    "refusing to verify without a readable revocation list",
+            except (ValueError, KeyError, TypeError, OSError) as error:
+                raise TrustStoreError(
+                    f"{revocations} cannot be read ({error}); refusing to "
+                    "verify without a readable revocation list"
                 ) from None
         return cls(roots, revoked)
+
+
+class TrustStoreError(Exception):
+    """This kiosk's own trust store is broken: nothing can be verified until it is mended."""
 
 
 @dataclass(frozen=True)
@@ -210,23 +247,28 @@ class Verified:
     root_id: str
 
 
-def verify(payload: str, trust: TrustStore, today: date) -> Verified:
-    """The certified fields of a genuine, unexpired payload; NotGenuine otherwise."""
+def verify(
+    payload: str,
+    trust: TrustStore,
+    today: date,
+    max_days: Callable[[str], int | None] = lambda kind: None,
+) -> Verified:
+    """The certified fields of a genuine, unexpired payload; NotGenuine otherwise.
+    `max_days(type)` is the longest validity a document type may have (None: unknown type)."""
     parts = payload.strip().split(".")
     if len(parts) != 5 or parts[0] != FORMAT:
         raise NotGenuine("malformed", "this is not a kiosk certificate code")
     _, alg, fields_text, sig_text, cert_text = parts
-    if alg != ALG:
-        raise NotGenuine("algorithm", f"unknown signature algorithm {alg!r}")
     cert = KioskCertificate.decode(cert_text)
+    if alg != ALG or cert.alg != alg:
+        raise NotGenuine("algorithm", f"unknown or mixed signature algorithms ({alg}, {cert.alg})")
     root = trust.roots.get(cert.root_id)
     if root is None:
         raise NotGenuine("unknown_key", "the issuing kiosk is not certified by any known root key")
     try:
         root.verify(cert.signature, cert.body())
         kiosk_key = Ed25519PublicKey.from_public_bytes(cert.public_key)
-        signature = unb64(sig_text)
-        kiosk_key.verify(signature, f"{FORMAT}.{alg}.{fields_text}".encode("ascii"))
+        kiosk_key.verify(unb64(sig_text), f"{FORMAT}.{alg}.{fields_text}".encode("ascii"))
         fields = json.loads(unb64(fields_text))
     except InvalidSignature:
         raise NotGenuine(
@@ -234,20 +276,30 @@ def verify(payload: str, trust: TrustStore, today: date) -> Verified:
             "the signature does not match: the certificate was altered "
             "or not issued by a certified kiosk",
         ) from None
-    except (ValueError, UnicodeError, binascii.Error):
+    except (ValueError, UnicodeError, binascii.Error, RecursionError):
         raise NotGenuine("malformed", "this certificate code is damaged") from None
     if not isinstance(fields, dict):
         raise NotGenuine("malformed", "this certificate code is damaged")
     try:
         issued = date.fromisoformat(fields["issued"])
         valid_until = date.fromisoformat(fields["valid_until"])
+        kind, number, issuer = str(fields["type"]), str(fields["number"]), fields["issuer"]
     except (KeyError, TypeError, ValueError):
-        raise NotGenuine("malformed", "the certificate has no issue or expiry date") from None
+        raise NotGenuine(
+            "malformed", "the certificate lacks its type, number, issuer or dates"
+        ) from None
+    if issued > today:
+        raise NotGenuine("future", f"the certificate is dated {issued}, after today")
     if not cert.not_before <= issued <= cert.not_after:
         raise NotGenuine("key_expired", "the kiosk's key was not valid on the day of issue")
     revoked_from = trust.revoked.get(cert.key_id)
     if revoked_from is not None and issued >= revoked_from:
         raise NotGenuine("revoked", f"the issuing kiosk's key was revoked from {revoked_from}")
+    if not number.startswith(f"{cert.kiosk_id}-") or issuer != cert.hall:
+        raise NotGenuine("foreign", "the number or issuing hall is not the signing kiosk's")
+    longest = max_days(kind)
+    if longest is None or (valid_until - issued).days > longest:
+        raise NotGenuine("validity", f"a {kind!r} certificate cannot be valid that long")
     if today > valid_until:
         raise NotGenuine("expired", f"the certificate expired on {valid_until}")
     return Verified(fields, cert.kiosk_id, cert.key_id, cert.root_id)
@@ -257,7 +309,8 @@ def verify(payload: str, trust: TrustStore, today: date) -> Verified:
 
 
 def write_private(path: Path, key: Ed25519PrivateKey) -> None:
-    """Atomically, 0600 from the start: a key is never readable by others, even for a moment."""
+    """Atomically, 0600 from the start, and durable: a key is never readable by others, and a
+    power cut never leaves a half-written or vanished key behind a certificate made for it."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     data = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -267,53 +320,80 @@ def write_private(path: Path, key: Ed25519PrivateKey) -> None:
         os.fchmod(fd, 0o600)
         os.write(fd, data)
         os.fsync(fd)
-    finally:
         os.close(fd)
-    os.replace(tmp, path)
+        fd = -1
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def read_private(path: Path) -> Ed25519PrivateKey:
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        raise NotGenuine(
-            "key_file", f"{path} is readable by others (mode {mode:o}); it must be 0600"
-        )
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise NotGenuine(
+                "key_file", f"{path} is readable by others (mode {mode:o}); it must be 0600"
+            )
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as error:
+        raise NotGenuine("key_file", f"cannot read {path}: {error.strerror}") from None
+    except (ValueError, TypeError):
+        raise NotGenuine("key_file", f"{path} is not a readable, unencrypted key") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise NotGenuine("key_file", f"{path} is not an Ed25519 key")
     return key
 
 
-def demo_signer(data_dir: Path, kiosk_id: str, today: date) -> tuple[Signer, TrustStore]:
-    """Demo mode: a demo root and a kiosk key in the demo data folder, made on first use."""
+def demo_signer(data_dir: Path, kiosk_id: str, hall: str, today: date) -> tuple[Signer, TrustStore]:
+    """Demo mode: a demo root and a kiosk key in the demo data folder, made on first use.
+    A folder holding a production key is never touched, whatever KIOSK_DATA_DIR says."""
     keys, trust_dir = data_dir / "keys", data_dir / "trust"
+    marker = trust_dir / DEMO_MARKER
+    if not marker.exists():
+        if (keys / "kiosk.key").exists() or (trust_dir / "roots").exists():
+            raise NotGenuine(
+                "not_demo",
+                f"{data_dir} holds a production kiosk's keys; demo "
+                "mode will not use or change them",
+            )
+        trust_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        marker.write_text("keys in this folder are for demonstration only\n")
     root_path = trust_dir / "demo-root.key"
     if not root_path.exists():
         write_private(root_path, Ed25519PrivateKey.generate())
     root = read_private(root_path)
     (trust_dir / "roots").mkdir(mode=0o700, parents=True, exist_ok=True)
     (trust_dir / "roots" / "demo-root.pub").write_text(public_text(root.public_key()) + "\n")
-    kiosk_path, cert_path = keys / "kiosk.key", keys / "kiosk.cert"
-    if not kiosk_path.exists():
-        write_private(kiosk_path, Ed25519PrivateKey.generate())
-    kiosk_key = read_private(kiosk_path)
-    cert = None
+    kiosk_key = make_kiosk_key(data_dir)
+    cert_path = keys / "kiosk.cert"
+    signer = None
     if cert_path.exists():
-        cert = KioskCertificate.decode(cert_path.read_text().strip())
-        if (
-            cert.public_key != _raw(kiosk_key.public_key())
-            or cert.kiosk_id != kiosk_id
-            or not cert.not_before <= today <= cert.not_after
-        ):
-            cert = None
-    if cert is None:
-        cert = certify(root, kiosk_id, kiosk_key.public_key(), today)
+        signer = Signer(
+            read_private(keys / "kiosk.key"), KioskCertificate.decode(cert_path.read_text().strip())
+        )
+        try:
+            signer.check(kiosk_id, hall, today)
+        except NotGenuine:
+            signer = None
+    if signer is None:
+        cert = certify(root, kiosk_id=kiosk_id, hall=hall, public=kiosk_key, not_before=today)
         cert_path.write_text(cert.encode() + "\n")
-    return Signer(kiosk_key, cert), TrustStore.load(trust_dir)
+        signer = Signer(read_private(keys / "kiosk.key"), cert)
+    return signer, TrustStore.load(trust_dir)
 
 
-def kiosk_signer(data_dir: Path) -> tuple[Signer, TrustStore]:
-    """A production kiosk's key and certificate, as installed by its district."""
+def kiosk_signer(
+    data_dir: Path, kiosk_id: str, hall: str, today: date
+) -> tuple[Signer, TrustStore]:
+    """A production kiosk's key and certificate, as installed by its district, checked."""
     key_path, cert_path = data_dir / "keys" / "kiosk.key", data_dir / "keys" / "kiosk.cert"
     if not key_path.exists() or not cert_path.exists():
         raise NotGenuine(
@@ -321,10 +401,9 @@ def kiosk_signer(data_dir: Path) -> tuple[Signer, TrustStore]:
             f"this kiosk has no certified key yet ({key_path} and "
             f"{cert_path}); the district certifies it at installation",
         )
-    return (
-        Signer(read_private(key_path), KioskCertificate.decode(cert_path.read_text().strip())),
-        TrustStore.load(data_dir / "trust"),
-    )
+    signer = Signer(read_private(key_path), KioskCertificate.decode(cert_path.read_text().strip()))
+    signer.check(kiosk_id, hall, today)
+    return signer, TrustStore.load(data_dir / "trust")
 
 
 # --- the key ceremony (kiosk keys ...) --------------------------------------------------------
@@ -353,14 +432,13 @@ def make_kiosk_key(data_dir: Path) -> Ed25519PublicKey:
     return key.public_key()
 
 
-def install_certificate(data_dir: Path, cert_text: str, root_text: str) -> KioskCertificate:
+def install_certificate(
+    data_dir: Path, cert_text: str, root_text: str, *, kiosk_id: str, hall: str, today: date
+) -> KioskCertificate:
     """Install the district's certificate for this kiosk's key, and trust the root behind it,
-    after checking that they belong together."""
+    after checking that they belong together and to this kiosk, and that it is valid."""
     cert = KioskCertificate.decode(cert_text.strip())
     root = public_from_text(root_text)
-    own = read_private(data_dir / "keys" / "kiosk.key").public_key()
-    if cert.public_key != _raw(own):
-        raise NotGenuine("key_file", "this certificate is for another kiosk's key")
     if cert.root_id != key_id(root):
         raise NotGenuine("unknown_key", "this certificate was not issued by that root key")
     try:
@@ -369,6 +447,7 @@ def install_certificate(data_dir: Path, cert_text: str, root_text: str) -> Kiosk
         raise NotGenuine(
             "altered", "the certificate's signature does not match the root key"
         ) from None
+    Signer(read_private(data_dir / "keys" / "kiosk.key"), cert).check(kiosk_id, hall, today)
     roots = data_dir / "trust" / "roots"
     roots.mkdir(mode=0o700, parents=True, exist_ok=True)
     (roots / f"{key_id(root)}.pub").write_text(public_text(root) + "\n")

@@ -50,6 +50,11 @@ def template_codes() -> set[str]:
     return {p.stem for p in TEMPLATES.glob("*.toml")}
 
 
+def longest_validity(code: str) -> int | None:
+    """The longest validity a certificate type may claim, for verification; None if unknown."""
+    return template(code).valid_days if code in template_codes() else None
+
+
 @dataclass(frozen=True, repr=False)
 class Certificate:
     template: str
@@ -76,6 +81,7 @@ class Certificate:
             "valid_until": self.valid_until.isoformat(),
             "issuer": self.issuer,
             "name": self.name,
+            "sex": self.sex,
             "id_number": self.id_number,
             "address": self.address,
             "purpose": self.purpose,

@@ -11,14 +11,28 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.documents.certificate import Certificate, render_certificate
-from kiosk.trust import Signer, TrustStore, certify, key_id, verify
+from kiosk.documents.certificate import Certificate, longest_validity, render_certificate
+from kiosk.trust import Signer, TrustStore, Verified, certify, key_id
+from kiosk.trust import verify as verify_payload
 
 ISSUED = date(2026, 11, 29)
 ROOT = Ed25519PrivateKey.generate()
 KIOSK = Ed25519PrivateKey.generate()
-SIGNER = Signer(KIOSK, certify(ROOT, "K1", KIOSK.public_key(), date(2026, 1, 1)))
+SIGNER = Signer(
+    KIOSK,
+    certify(
+        ROOT,
+        kiosk_id="K1",
+        hall="示例街道示例社区居民委员会",
+        public=KIOSK.public_key(),
+        not_before=date(2026, 1, 1),
+    ),
+)
 TRUST = TrustStore({key_id(ROOT.public_key()): ROOT.public_key()})
+
+
+def verify(payload: str, trust: TrustStore, today: date) -> Verified:
+    return verify_payload(payload, trust, today, longest_validity)
 
 
 def certificate(**changes: object) -> Certificate:
@@ -170,3 +184,7 @@ def test_a_configured_seal_image_is_printed_instead_of_the_drawn_seal(tmp_path: 
     drawn = render_certificate(cert, SIGNER.sign(cert.fields()))
     assert b"/Subtype /Image" in with_image
     assert b"/Subtype /Image" not in drawn
+
+
+def test_the_printed_sex_is_certified_too() -> None:
+    assert certificate().fields()["sex"] == "男"

@@ -176,6 +176,7 @@ def test_config_init_writes_a_file_that_check_then_judges(tmp_path: Path) -> Non
     assert "kiosk.id is empty" in unfinished.stderr
     text = path.read_text(encoding="utf-8")
     text = text.replace('id = ""', 'id = "K-1"').replace("readers = []", 'readers = ["sim://"]')
+    text = text.replace('hall_name = ""', 'hall_name = "示例社区"')
     text = text.replace('url = ""', 'url = "https://zwfw.example.gov.cn"')
     path.write_text(text, encoding="utf-8")
     checked = kiosk("--config", str(path), "config", "check")
@@ -359,12 +360,14 @@ def test_verify_accepts_the_sample_certificate_from_its_rendered_page(
     result = kiosk("verify", str(sample / "certificate.pdf"), env=demo_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("真实有效 GENUINE（演示证明 DEMO）")
-    assert "姓名: 测试一" in result.stdout
-    assert "公民身份号码: 1101**********0316" in result.stdout  # masked unless --full
+    assert "姓名: 测**" in result.stdout  # name, ID number and address masked unless --full
+    assert "公民身份号码: 1101**********0316" in result.stdout
+    assert "住址: 北京市东城区******" in result.stdout
     full = kiosk(
         "verify", str(sample / "certificate.pdf"), "--full", "--json", env=demo_env(tmp_path)
     )
     assert json.loads(full.stdout)["fields"]["id_number"] == "110101196205170316"
+    assert json.loads(full.stdout)["fields"]["name"] == "测试一"
 
 
 def payload_of(sample: Path, tmp_path: Path) -> str:
@@ -426,18 +429,21 @@ def test_verify_refuses_a_revoked_kiosk_key(sample: Path, tmp_path: Path) -> Non
 
 
 def test_verify_refuses_an_expired_certificate(sample: Path, tmp_path: Path) -> None:
-    from datetime import date
+    from datetime import timedelta
 
     from kiosk.clock import today_local
     from kiosk.trust import demo_signer
 
-    signer, _ = demo_signer(tmp_path / "d", "DEMO-0001", today_local())
+    hall = "演示社区服务站"
+    signer, _ = demo_signer(tmp_path / "d", "DEMO-0001", hall, today_local())
+    yesterday = today_local() - timedelta(days=1)
+    # Issued today (the demo key is certified from today), already past its last day.
     fields = {
         "type": "residence",
-        "number": "X",
+        "number": "DEMO-0001-X",
         "issued": today_local().isoformat(),
-        "valid_until": date(2020, 1, 1).isoformat(),
-        "name": "测试一",
+        "valid_until": yesterday.isoformat(),
+        "issuer": hall,
         "demo": True,
     }
     result = kiosk("verify", signer.sign(fields), env=demo_env(tmp_path))
@@ -478,6 +484,8 @@ def test_the_key_ceremony_lets_a_production_kiosk_issue_verifiable_certificates(
         str(district / "root.key"),
         "--kiosk-id",
         "BJ-DC-0042",
+        "--hall",
+        "示例社区党群服务中心",
         "--public",
         public,
         "--out",
@@ -508,13 +516,43 @@ def test_the_key_ceremony_lets_a_production_kiosk_issue_verifiable_certificates(
     )
     assert installed.returncode == 0, installed.stderr
 
+    # A sample is always marked 演示: a production verifier refuses it.
     assert (
         kiosk(
             "--config", str(config), "documents", "sample", "--out", str(tmp_path / "o")
         ).returncode
         == 0
     )
-    verified = kiosk("--config", str(config), "verify", str(tmp_path / "o" / "certificate.pdf"))
+    refused_sample = kiosk(
+        "--config", str(config), "verify", str(tmp_path / "o" / "certificate.pdf")
+    )
+    assert refused_sample.returncode == 1
+    assert "(demo)" in refused_sample.stderr
+
+    # A real certificate signed with the installed key verifies.
+    from datetime import date
+
+    from kiosk.clock import today_local
+    from kiosk.documents.certificate import Certificate, render_certificate
+    from kiosk.trust import kiosk_signer
+
+    signer, _ = kiosk_signer(tmp_path / "data", "BJ-DC-0042", "示例社区党群服务中心", today_local())
+    real = Certificate(
+        "residence",
+        f"BJ-DC-0042-{today_local():%Y%m%d}-00001",
+        today_local(),
+        "示例社区党群服务中心",
+        "测试一",
+        "男",
+        "110101196205170316",
+        "北京市东城区测试街道示例社区1号楼",
+        "子女入学",
+        False,
+    )
+    (tmp_path / "real.pdf").write_bytes(render_certificate(real, signer.sign(real.fields())))
+    verified = kiosk("--config", str(config), "verify", str(tmp_path / "real.pdf"))
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith("真实有效 GENUINE\n")
     assert "出具单位: 示例社区党群服务中心" in verified.stdout
+    assert "姓名: 测**" in verified.stdout  # masked unless --full
+    assert date.today().year > 2000
