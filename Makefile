@@ -11,8 +11,13 @@ export KIVY_NO_ARGS := 1
 setup:  ## Debian packages, .venv and the kiosk command; a no-op the second time
 	@scripts/setup.sh
 
-run: setup  ## the kiosk in demo mode (simulated devices)
-	$(BIN)/kiosk --demo run
+run: setup  ## the kiosk in demo mode; without a display, one scripted session into out/
+	@if [ -n "$$DISPLAY" ] && xdpyinfo >/dev/null 2>&1; then \
+	  $(BIN)/kiosk --demo run; \
+	else \
+	  echo "run: no display here, so one scripted resident session runs under Xvfb into out/"; \
+	  xvfb-run -a -s "-screen 0 1080x1920x24 -nolisten tcp" $(BIN)/kiosk --demo demo --out out; \
+	fi
 
 test: setup lint  ## every test but the hardware tier, with the real services the tests start
 	$(BIN)/pytest

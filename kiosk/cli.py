@@ -11,11 +11,12 @@ import argparse
 import io
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from offline_cache.outbox import OutboxError
 
@@ -50,8 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = commands.add_parser("run", help="run the kiosk")
+    run = commands.add_parser("run", help="run the kiosk (the touchscreen application)")
+    run.add_argument(
+        "--console",
+        action="store_true",
+        help="no touchscreen: check the devices and, in demo mode, walk one "
+        "synthetic resident through a queue ticket",
+    )
     run.set_defaults(handler=cmd_run)
+    demo = commands.add_parser(
+        "demo",
+        help="one scripted resident session through the real "
+        "screens: screenshots, receipt, certificate, summary",
+    )
+    demo.add_argument("--out", type=Path, required=True, metavar="DIR")
+    demo.set_defaults(handler=cmd_demo)
 
     id_cmd = commands.add_parser("id", help="citizen ID numbers").add_subparsers(
         dest="id_command", metavar="SUBCOMMAND", required=True
@@ -177,12 +191,22 @@ def _count(text: str) -> int:
     return int(text)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+class Touchscreen(Protocol):
+    """What the screens package lends this command line: the core never imports screens
+    (screens -> kiosk -> devices); screens.entry passes itself in."""
+
+    def run(self, config: Config) -> None: ...
+
+    def demo(self, config: Config, out: Path) -> dict[str, Any]: ...
+
+
+def main(argv: Sequence[str] | None = None, touchscreen: Touchscreen | None = None) -> int:
     # A technician's terminal may not speak UTF-8; Chinese text must then degrade, not crash.
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
+    args.touchscreen = touchscreen
     try:
         code: int = args.handler(args)
     except CommandError as error:
@@ -704,10 +728,73 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from kiosk.console import run_console
+def _display_ready() -> bool:
+    display = os.environ.get("DISPLAY", "")
+    if not display:
+        return False
+    return (
+        subprocess.run(["xdpyinfo"], capture_output=True, timeout=10, check=False).returncode == 0
+    )
 
-    return run_console(load(args), out=sys.stdout)
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load(args)
+    if args.console:
+        from kiosk.console import run_console
+
+        return run_console(config, out=sys.stdout)
+    if not _display_ready():
+        raise CommandError(
+            "no display to show the touchscreen on (DISPLAY is not set or does "
+            "not answer). Without one, run a scripted session instead:\n"
+            "  xvfb-run -a -s '-screen 0 1080x1920x24' kiosk --demo demo --out out"
+            "\nor check the devices from the console: kiosk run --console",
+            EXIT_USAGE,
+        )
+    from kiosk.console import check_devices
+
+    reports = check_devices(config)
+    for report in reports:
+        if report.device is not None:
+            report.device.close()
+    failed = [r for r in reports if not r.ok]
+    if failed:
+        # Until the out-of-service screen exists, say why on the console and stop.
+        for report in failed:
+            print(f"暂停服务 out of service: {report.url}: {report.summary}", file=sys.stderr)
+        return EXIT_NO
+    _touchscreen(args).run(config)
+    return EXIT_OK
+
+
+def _touchscreen(args: argparse.Namespace) -> Touchscreen:
+    if args.touchscreen is None:
+        raise CommandError(
+            "this installation has no touchscreen package (screens); use kiosk run --console",
+            EXIT_USAGE,
+        )
+    touchscreen: Touchscreen = args.touchscreen
+    return touchscreen
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    config = load(args)
+    if not _display_ready():
+        raise CommandError(
+            "kiosk demo needs an X display (it drives the real screens); run "
+            "it under xvfb-run:\n  xvfb-run -a -s '-screen 0 1080x1920x24' "
+            "kiosk --demo demo --out out",
+            EXIT_USAGE,
+        )
+    summary = _touchscreen(args).demo(config, args.out)
+    print(
+        f"wrote {args.out}/screens ({len(summary['screens'])} screenshots), receipt.bin, "
+        f"certificate.pdf and summary.json; transactions: {', '.join(summary['transactions'])}"
+    )
+    if not summary["ok"]:
+        print(f"kiosk: the scripted session did not finish: {summary['error']}", file=sys.stderr)
+        return EXIT_NO
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -235,6 +235,10 @@ class DisplaySettings:
         between(7, 100, " in"),
     )
     fullscreen: bool = setting(True, "Fullscreen kiosk mode, left only with the staff PIN.")
+    width_px: int = setting(
+        1080, "The panel's width in pixels (portrait).", between(480, 8000, " px")
+    )
+    height_px: int = setting(1920, "The panel's height in pixels.", between(640, 8000, " px"))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ sessions into committed transactions. Rules it enforces:
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from datetime import date
 
 from devices.base import CardRecord
 from kiosk.catalog import Catalog, Item, load_catalog
-from kiosk.clock import today_local
+from kiosk.clock import now_local, today_local
 from kiosk.config import Config
 from kiosk.identity import IdentityError, identity_from_card
 from kiosk.session import Listener, Session, SessionEvent, TimeLimits
@@ -26,6 +28,7 @@ from kiosk.transactions import rating_payload, transaction_payload
 from offline_cache.outbox import Outbox, OutboxError, Row
 
 OUTBOX_FILE = "outbox.sqlite3"
+EVENTS_FILE = "events.jsonl"  # call-staff and similar events, for staff; no personal data
 TAKE_YOUR_CARD = "请取走您的卡片。"
 
 
@@ -67,11 +70,27 @@ class Kiosk:
         # not start a session.
         self.card_must_be_removed = True
         # Set by the sync worker's heartbeat once there is one; until then only items that can
-        # be finished offline are offered.
-        self.platform_reachable = False
+        # be finished offline are offered. Demo mode simulates a reachable platform (the
+        # reference platform on loopback joins with the sync work).
+        self.platform_reachable = config.demo
 
     def close(self) -> None:
         self.outbox.close()
+
+    def call_staff(self, screen: str) -> None:
+        """A resident asked for a person: recorded (no personal data) for staff to see."""
+        record = {
+            "at": now_local().isoformat(timespec="seconds"),
+            "kind": "call_staff",
+            "screen": screen,
+            "generation": self.generation,
+        }
+        events = self.config.data_dir / EVENTS_FILE
+        events.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with events.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
 
     # --- what can be offered now -----------------------------------------------------------------
     def unavailable(self, item: Item) -> tuple[str, str] | None:

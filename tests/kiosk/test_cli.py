@@ -99,7 +99,7 @@ def test_a_bad_config_is_not_rescued_by_demo_mode(tmp_path: Path) -> None:
 
 
 def test_demo_run_walks_a_synthetic_resident_and_exits_cleanly(tmp_path: Path) -> None:
-    result = kiosk("--demo", "run", env={"HOME": str(tmp_path)})
+    result = kiosk("--demo", "run", "--console", env={"HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "演示模式 DEMO MODE" in result.stdout
     assert "1101**********0316" in result.stdout
@@ -113,7 +113,9 @@ def test_demo_run_walks_a_synthetic_resident_and_exits_cleanly(tmp_path: Path) -
 
 def test_demo_run_with_a_broken_reader_says_out_of_service(tmp_path: Path) -> None:
     result = kiosk(
-        "run", env={"KIOSK_DEMO": "1", "KIOSK_READER": "sim://broken", "HOME": str(tmp_path)}
+        "run",
+        "--console",
+        env={"KIOSK_DEMO": "1", "KIOSK_READER": "sim://broken", "HOME": str(tmp_path)},
     )
     assert result.returncode == 1
     assert "暂停服务 Out of service" in result.stdout
@@ -556,3 +558,11 @@ def test_the_key_ceremony_lets_a_production_kiosk_issue_verifiable_certificates(
     assert "出具单位: 示例社区党群服务中心" in verified.stdout
     assert "姓名: 测**" in verified.stdout  # masked unless --full
     assert date.today().year > 2000
+
+
+def test_the_touchscreen_run_with_a_broken_reader_says_out_of_service(tmp_path: Path) -> None:
+    result = kiosk(
+        "run", env={"KIOSK_DEMO": "1", "KIOSK_READER": "sim://broken", "HOME": str(tmp_path)}
+    )
+    assert result.returncode == 1
+    assert "暂停服务 out of service: sim://broken" in result.stderr

@@ -498,6 +498,7 @@ def test_a_wiped_session_holds_no_personal_data(kiosk: Kiosk, clock: Clock, endi
 
 def test_unavailable_items_say_why_and_where_to_go(kiosk: Kiosk) -> None:
     catalog = kiosk.catalog
+    kiosk.platform_reachable = False  # demo mode starts with a (simulated) reachable platform
     assert kiosk.unavailable(catalog["queue-ticket"]) is None
     zh, en = kiosk.unavailable(catalog["social-insurance-record"]) or ("", "")
     assert zh.startswith("暂不可用：网络暂时中断")

@@ -1,0 +1,63 @@
+"""`kiosk demo --out DIR`: one complete resident session through the real screens, with nobody
+at the kiosk (screens/driver.py is the scripted resident).
+
+Writes DIR/screens/NN-name.png (the window's real size), DIR/receipt.bin, DIR/certificate.pdf
+and DIR/summary.json (items, transaction numbers, what was printed, timings).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kiosk.config import Config
+from screens.main import prepare_kivy
+
+if TYPE_CHECKING:
+    from screens.driver import Driver, Wait
+
+
+def run_demo(
+    config: Config,
+    out: Path,
+    extra: Callable[[Driver], Iterator[Wait | float]] | None = None,
+    driver_class: type[Driver] | None = None,
+) -> dict[str, Any]:
+    prepare_kivy(config, fullscreen=False)
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+
+    from screens.app import KioskApp
+    from screens.driver import Driver
+
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "screens", ignore_errors=True)
+    app = KioskApp(config)
+    driver = (driver_class or Driver)(app, out, extra)
+    Clock.schedule_once(lambda _dt: driver.start(), 0.5)
+    app.run()
+    issued = driver.issued
+    if issued is not None:
+        (out / "receipt.bin").write_bytes(issued.receipt)
+        if issued.certificate:
+            (out / "certificate.pdf").write_bytes(issued.certificate)
+    summary = {
+        "ok": not driver.error and issued is not None,
+        "error": driver.error,
+        "demo": config.demo,
+        "kiosk_id": config.kiosk.id,
+        "window": [int(Window.width), int(Window.height)],
+        "items": ["residence-certificate"],
+        "transactions": app.numbers,
+        "printed": issued.printed if issued else [],
+        "print_problems": issued.problems if issued else [],
+        "screens": driver.shots,
+        "timings": driver.timings,
+    }
+    (out / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    return summary

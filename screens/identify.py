@@ -1,0 +1,41 @@
+"""Identify: the card was read (or could not be); who we think you are, and how to go on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.properties import StringProperty
+
+from screens.widgets import ResidentScreen
+
+Builder.load_file(str(Path(__file__).with_name("identify.kv")))
+NAME = "identify"
+
+
+class IdentifyScreen(ResidentScreen):
+    greeting = StringProperty("")
+    detail = StringProperty("")
+    problem = StringProperty("")
+
+    def enter(self, problem: str = "") -> None:
+        app = App.get_running_app()
+        self.problem = problem
+        if problem or app.session is None:
+            self.greeting, self.detail = "", ""
+            return
+        identity = app.session.identity
+        self.greeting = f"您好，{identity.masked_name}"
+        self.detail = f"已读取您的{identity.card_type.zh}（{identity.masked_id}）。"
+
+    def wipe(self) -> None:
+        self.greeting = self.detail = self.problem = ""
+
+    def start(self) -> None:
+        app = App.get_running_app()
+        app.session.start_choosing()
+        app.go("menu")
+
+
+SCREEN = IdentifyScreen

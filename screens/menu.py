@@ -1,0 +1,80 @@
+"""Menu: categories, then their items. Items the kiosk cannot finish now, or this resident
+cannot start, are shown with ⊘, the reason in words, and where to go instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.properties import StringProperty
+
+from kiosk.catalog import CATEGORIES
+from screens.widgets import KButton, KHeading, KUnavailable, ResidentScreen
+
+Builder.load_file(str(Path(__file__).with_name("menu.kv")))
+NAME = "menu"
+
+
+class MenuScreen(ResidentScreen):
+    category = StringProperty("")
+    prompt = StringProperty("")
+
+    def enter(self, category: str = "") -> None:
+        self.category = category
+        self._fill()
+
+    def _fill(self) -> None:
+        app = App.get_running_app()
+        box = self.ids.choices
+        box.clear_widgets()
+        groups = app.kiosk.catalog.by_category()
+        if not self.category:
+            self.prompt = "请选择业务类别"
+            for code, items in groups.items():
+                button = KButton(text=f"{CATEGORIES[code][0]}（{len(items)}项）")
+                button.bind(on_release=lambda _b, c=code: self.show(c))
+                box.add_widget(button)
+            return
+        self.prompt = f"{CATEGORIES[self.category][0]}：请选择要办理的事项"
+        for item in groups[self.category]:
+            reason = app.kiosk.unavailable(item)
+            refusals = app.session.available(item.code) if app.session else []
+            if reason is None and not refusals:
+                button = KButton(text=item.name)
+                button.bind(on_release=lambda _b, c=item.code: self.choose(c))
+                box.add_widget(button)
+            elif reason is not None:
+                box.add_widget(KUnavailable(title=item.name, reason=reason[0]))
+            else:
+                rules = "；".join(zh for zh, _ in refusals)
+                box.add_widget(
+                    KUnavailable(
+                        title=item.name,
+                        reason=f"暂不可办理：{rules}。如有疑问请到{item.where_else}咨询。",
+                    )
+                )
+        box.add_widget(KHeading(text=""))
+
+    def wipe(self) -> None:
+        self.category = ""
+        self.ids.choices.clear_widgets()
+
+    def show(self, category: str) -> None:
+        App.get_running_app().touch()
+        self.category = category
+        self._fill()
+
+    def back_to_categories(self) -> bool:
+        if not self.category:
+            return False
+        self.show("")
+        return True
+
+    def choose(self, code: str) -> None:
+        app = App.get_running_app()
+        app.session.choose(code)
+        app.go("form")
+
+
+SCREEN = MenuScreen

@@ -1,0 +1,39 @@
+"""Submitting: the commit, then the paper. 已受理 appears only after the commit returned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.properties import StringProperty
+
+from offline_cache.outbox import OutboxError
+from screens.widgets import ResidentScreen
+
+Builder.load_file(str(Path(__file__).with_name("submitting.kv")))
+NAME = "submitting"
+
+
+class SubmittingScreen(ResidentScreen):
+    status = StringProperty("")
+
+    def enter(self) -> None:
+        self.back_enabled = False
+        self.status = "正在提交，请稍候……"
+
+    def commit(self) -> None:
+        app = App.get_running_app()
+        try:
+            app.kiosk.commit_transaction(app.session)
+        except OutboxError as error:
+            app.go("confirm")
+            app.manager.get_screen("confirm").ids.submit.disabled = False
+            app.show_toast(error.resident_message)
+            return
+        app.numbers.append(app.session.number)
+        self.status = "已受理，正在打印凭条……"
+        app.issue(lambda issued: app.go("result"))
+
+
+SCREEN = SubmittingScreen

@@ -1,0 +1,90 @@
+"""The touchscreen, in a real X server, tapped through with simulated touches."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from tests.harness.services import Service
+
+HERE = Path(__file__).parent
+
+
+def run(script: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env.update({"HOME": str(tmp_path), "KIOSK_DEMO": "1", "KIOSK_DATA_DIR": str(tmp_path / "d")})
+    return subprocess.run(
+        script,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=HERE.parents[1],
+    )
+
+
+def test_every_resident_screen_meets_the_tokens_and_the_wipe_leaves_nothing(
+    xvfb: Service, tmp_path: Path
+) -> None:
+    assert os.environ.get("DISPLAY"), "the UI tests need the harness's Xvfb"
+    result = run(
+        [sys.executable, str(HERE / "ui_check.py"), str(tmp_path / "report.json")], tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["summary"]["ok"], report["summary"]["error"]
+    assert len(report["checked"]) >= 9, report["checked"]
+    assert report["violations"] == []
+    assert report["warning_shown"] is True
+    assert report["warning_seconds"] >= 20
+    assert report["continued_after_one_tap"] is True
+    assert "已通知工作人员" in report["call_staff_confirmation"]
+    (event,) = report["call_staff_events"]
+    assert json.loads(event)["screen"] == "result"
+    assert report["leftovers"] == []
+    assert report["session_after_wipe"] is False
+    assert len(report["summary"]["transactions"]) == 1  # the double tap made one
+
+
+def test_kiosk_demo_writes_screens_documents_and_a_summary(xvfb: Service, tmp_path: Path) -> None:
+    kiosk = str(Path(sys.executable).with_name("kiosk"))
+    result = run([kiosk, "demo", "--out", str(tmp_path / "out")], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = tmp_path / "out"
+    shots = sorted((out / "screens").glob("*.png"))
+    assert len(shots) >= 8
+    seen = set()
+    for shot in shots:
+        with Image.open(shot) as image:
+            assert image.size == (1080, 1920)
+            colours = image.convert("L").getextrema()
+            assert colours[0] != colours[1], f"{shot.name} is blank"
+            seen.add(image.tobytes())
+    assert len(seen) == len(shots), "screens must be distinct"
+    text = subprocess.run(
+        ["pdftotext", str(out / "certificate.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "居住证明" in text
+    assert (out / "receipt.bin").read_bytes().startswith(b"\x1b@\x1c&")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["printed"] == ["凭条", "居住证明"]
+    assert summary["window"] == [1080, 1920]
+    assert summary["timings"]["session_s"] > 0
+
+
+def test_kiosk_demo_without_a_display_says_how_to_get_one(tmp_path: Path) -> None:
+    env_display = os.environ.pop("DISPLAY", None)
+    try:
+        kiosk = str(Path(sys.executable).with_name("kiosk"))
+        result = run([kiosk, "demo", "--out", str(tmp_path / "out")], tmp_path)
+    finally:
+        if env_display is not None:
+            os.environ["DISPLAY"] = env_display
+    assert result.returncode == 2
+    assert "xvfb-run" in result.stderr

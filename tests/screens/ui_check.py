@@ -1,0 +1,179 @@
+"""Run by tests/screens/test_ui.py in its own process (Kivy allows one window per process), on
+the harness's Xvfb: the real app, driven through one session with simulated touches, checked
+on every resident screen. Writes a JSON report to the path given."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import load_config
+from screens.main import prepare_kivy
+
+# Kivy reads its settings when first imported: prepare it before anything imports it.
+CONFIG = load_config(None, demo=True, environ=os.environ)
+prepare_kivy(CONFIG, fullscreen=False)
+
+from screens.demo import run_demo  # noqa: E402
+from screens.driver import Driver, Wait, button_with, tap  # noqa: E402
+from screens.tokens import (  # noqa: E402
+    MIN_BODY_SP,
+    MIN_CONTRAST,
+    MIN_CONTRAST_UNAVAILABLE,
+    MIN_HEADING_SP,
+    MIN_LINE_HEIGHT,
+    MIN_TARGET_DP,
+    T,
+    contrast,
+    rgba,
+)
+
+PERSONAL = (
+    "测试一",
+    "110101196205170316",
+    "1101**********0316",
+    "测**",
+    "北京市东城区测试街道示例社区1号楼2单元301室",
+)
+NO_BACK = {"idle", "closing", "submitting"}
+
+
+class CheckingDriver(Driver):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.violations: list[str] = []
+        self.checked: list[str] = []
+        self.facts: dict[str, Any] = {}
+
+    def shot(self, name: str) -> None:
+        super().shot(name)
+        self.inspect(name)
+
+    def visible(self, widget: Any) -> bool:
+        seen: set[int] = set()  # the window is its own parent: stop at the first repeat
+        while widget is not None and id(widget) not in seen:
+            seen.add(id(widget))
+            if getattr(widget, "opacity", 1) == 0 or getattr(widget, "height", 1) == 0:
+                return False
+            widget = widget.parent
+        return True
+
+    def background(self, widget: Any, screen: Any) -> tuple[str, float]:
+        from screens.widgets import KHeaderBar, KUnavailable, KWarningBar
+
+        node, seen = widget.parent, set()
+        while node is not None and id(node) not in seen:
+            seen.add(id(node))
+            if isinstance(node, KUnavailable):
+                return T.unavailable_bg, MIN_CONTRAST_UNAVAILABLE
+            if isinstance(node, KHeaderBar):
+                return T.header_bg, MIN_CONTRAST
+            if isinstance(node, KWarningBar):
+                return T.warning_bg, MIN_CONTRAST
+            node = node.parent
+        return T.background, MIN_CONTRAST
+
+    def inspect(self, name: str) -> None:
+        from kivy.core.window import Window
+        from kivy.metrics import dp, sp
+        from kivy.uix.button import Button
+
+        from screens.widgets import KHeading, KLabel, KPrimary, KTitle, KWarningBar
+
+        screen = self.app.manager.current_screen
+        self.checked.append(name)
+        widgets = [w for w in screen.walk(restrict=True) if self.visible(w)]
+        if self.app.warning_text:
+            bars = [w for w in self.app.root.children if isinstance(w, KWarningBar)]
+            widgets += [w for bar in bars for w in bar.walk(restrict=True) if self.visible(w)]
+        for w in widgets:
+            what = f"{name}: {type(w).__name__} {str(getattr(w, 'text', ''))[:16]!r}"
+            text = str(getattr(w, "text", ""))
+            if text.strip() and hasattr(w, "font_size"):
+                minimum = MIN_HEADING_SP if isinstance(w, KHeading | KTitle) else MIN_BODY_SP
+                if w.font_size < sp(minimum) - 0.01:
+                    self.violations.append(f"{what}: text {w.font_size:.1f}px < {minimum}sp")
+            if isinstance(w, KLabel) and w.line_height < MIN_LINE_HEIGHT:
+                self.violations.append(f"{what}: line height {w.line_height}")
+            if isinstance(w, Button) and not w.disabled:
+                if w.width < dp(MIN_TARGET_DP) or w.height < dp(MIN_TARGET_DP):
+                    self.violations.append(f"{what}: target {w.width:.0f}x{w.height:.0f}px")
+                ratio = contrast(w.color, w.background_color)
+                if text.strip() and ratio < MIN_CONTRAST:
+                    self.violations.append(f"{what}: contrast {ratio:.2f}")
+            elif text.strip() and hasattr(w, "color"):
+                background, needed = self.background(w, screen)
+                ratio = contrast(w.color, rgba(background))
+                if ratio < needed:
+                    self.violations.append(f"{what}: contrast {ratio:.2f} < {needed}")
+            if isinstance(w, KPrimary) and not w.disabled:
+                _, y = w.to_window(*w.center)
+                if y > Window.height / 2:
+                    self.violations.append(f"{what}: primary action in the upper half")
+        ids = screen.ids
+        if "call_staff" not in ids or not self.visible(ids.call_staff):
+            self.violations.append(f"{name}: no 呼叫工作人员")
+        if name.split("-", maxsplit=1)[0] not in NO_BACK and not self.visible(ids.back):
+            self.violations.append(f"{name}: no 返回")
+
+    def rate_and_leave(self) -> Iterator[Wait | float]:
+        yield from self.wait_and_call()
+        yield from super().rate_and_leave()
+        texts = [
+            str(getattr(w, "text", ""))
+            for screen in self.app.manager.screens
+            for w in screen.walk()
+        ]
+        self.facts["leftovers"] = sorted({p for p in PERSONAL for t in texts if p in t})
+        self.facts["session_after_wipe"] = self.app.session is not None
+
+    def wait_and_call(self) -> Iterator[Wait | float]:
+        app = self.app
+        session = app.session
+        real = session._clock
+        offset = [0.0]
+        session._clock = lambda: real() + offset[0]
+        offset[0] += session.limits.limit(session.state) + 0.1  # the resident did nothing
+        yield 1.0
+        self.facts["warning_shown"] = bool(app.warning_text)
+        self.facts["warning_seconds"] = session.seconds_left()
+        self.shot("result-warning")
+        tap(button_with(app.root, "我还在"))
+        yield 0.6  # longer than a clock tick: the warning must not come back
+        self.facts["continued_after_one_tap"] = (
+            not app.warning_text and app.manager.current == "result" and app.session is session
+        )
+        tap(self.screen.ids.call_staff)
+        yield self.frames()
+        self.facts["call_staff_confirmation"] = app.toast_text
+        events = app.config_.data_dir / "events.jsonl"
+        self.facts["call_staff_events"] = events.read_text().splitlines() if events.exists() else []
+
+
+def main() -> None:
+    report_path = Path(sys.argv[1])
+    config = CONFIG
+    holder: dict[str, CheckingDriver] = {}
+
+    class Recording(CheckingDriver):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            holder["driver"] = self
+
+    summary = run_demo(config, report_path.parent / "out", driver_class=Recording)
+    driver = holder["driver"]
+    report = {
+        "summary": summary,
+        "checked": driver.checked,
+        "violations": driver.violations,
+        **driver.facts,
+    }
+    report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
