@@ -132,6 +132,12 @@ class KioskSettings:
         matches(r".{0,40}", "at most 40 characters"),
         required=True,
     )
+    counter_hours: str = setting(
+        "工作日 8:30-12:00，14:00-17:30",
+        "When the hall's staffed windows are open, shown on the idle screen (self-service is "
+        "open 24 hours).",
+        matches(r".{0,40}", "at most 40 characters"),
+    )
     seal_image: str = setting(
         "",
         "The community's seal as a PNG with a transparent background, printed on certificates. "

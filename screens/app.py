@@ -47,6 +47,7 @@ class Root(FloatLayout):
 
 class KioskApp(App):
     hall_name = StringProperty("")
+    counter_hours = StringProperty("")
     clock_text = StringProperty("")
     demo = BooleanProperty(False)
     warning_text = StringProperty("")
@@ -57,6 +58,7 @@ class KioskApp(App):
         self.config_ = config
         self.kiosk = Kiosk(config, listener=self._session_event)
         self.hall_name = config.kiosk.hall_name
+        self.counter_hours = config.kiosk.counter_hours
         self.demo = config.demo
         self.title = "社区政务服务自助机"
         self.session: Session | None = None

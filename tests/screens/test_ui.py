@@ -33,6 +33,10 @@ def test_every_resident_screen_meets_the_tokens_and_the_wipe_leaves_nothing(
     xvfb: Service, tmp_path: Path
 ) -> None:
     assert os.environ.get("DISPLAY"), "the UI tests need the harness's Xvfb"
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "notices.txt").write_text(
+        "今日14:00-16:00停水，请合理安排。\n", encoding="utf-8"
+    )
     result = run(
         [sys.executable, str(HERE / "ui_check.py"), str(tmp_path / "report.json")], tmp_path
     )
@@ -49,6 +53,10 @@ def test_every_resident_screen_meets_the_tokens_and_the_wipe_leaves_nothing(
     assert json.loads(event)["screen"] == "result"
     assert report["leftovers"] == []
     assert report["session_after_wipe"] is False
+    idle = "\n".join(report["idle_texts"])
+    assert "【通知】今日14:00-16:00停水，请合理安排。" in idle
+    assert "人工窗口 工作日 8:30-12:00，14:00-17:30" in idle
+    assert "个人信息保护提示" in idle
     assert len(report["summary"]["transactions"]) == 1  # the double tap made one
 
 

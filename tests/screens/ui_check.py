@@ -86,6 +86,8 @@ class CheckingDriver(Driver):
 
         screen = self.app.manager.current_screen
         self.checked.append(name)
+        if name == "idle":
+            self.facts["idle_texts"] = [str(getattr(w, "text", "")) for w in screen.walk()]
         widgets = [w for w in screen.walk(restrict=True) if self.visible(w)]
         if self.app.warning_text:
             bars = [w for w in self.app.root.children if isinstance(w, KWarningBar)]
