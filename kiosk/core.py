@@ -73,6 +73,9 @@ class Kiosk:
         # be finished offline are offered. Demo mode simulates a reachable platform (the
         # reference platform on loopback joins with the sync work).
         self.platform_reachable = config.demo
+        # Devices that cannot serve now, by what items need ("receipt_printer"), with the
+        # reason in words ("打印机缺纸"); kept up to date by whoever watches the devices.
+        self.out_of_order: dict[str, str] = {}
 
     def close(self) -> None:
         self.outbox.close()
@@ -96,6 +99,13 @@ class Kiosk:
     def unavailable(self, item: Item) -> tuple[str, str] | None:
         """Why the kiosk cannot finish an item now, as (Chinese, English) with where to go
         instead; None when it can."""
+        broken = [self.out_of_order[need] for need in item.needs if need in self.out_of_order]
+        if broken:
+            return (
+                f"暂不可用：{broken[0]}，请到{item.where_else}办理。",
+                f"Unavailable: a printer this item needs is out of order. Go to "
+                f"{item.where_else_en}.",
+            )
         missing = [need for need in item.needs if not getattr(self.config.devices, need)]
         if missing:
             return (

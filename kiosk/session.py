@@ -58,7 +58,7 @@ TRANSITIONS: Final[Mapping[State, frozenset[State]]] = {
     State.CONFIRMING: frozenset({State.FILLING, State.SUBMITTING, State.WIPED}),
     State.SUBMITTING: frozenset({State.DONE, State.CONFIRMING}),
     State.DONE: frozenset({State.RATING, State.WIPED}),
-    State.RATING: frozenset({State.WIPED}),
+    State.RATING: frozenset({State.DONE, State.WIPED}),
     State.WIPED: frozenset(),
 }
 
@@ -250,11 +250,14 @@ class Session:
         return {}
 
     def back(self) -> None:
-        """One step back: from the confirm screen to the form, from the form to the menu."""
+        """One step back: from the confirm screen to the form, from the form to the menu,
+        from the rating to the result."""
         if self.state is State.CONFIRMING:
             self._go(State.FILLING)
         elif self.state is State.FILLING:
             self.start_choosing()
+        elif self.state is State.RATING:
+            self._go(State.DONE)
         else:
             raise SessionError(f"no way back from {self.state.value}")
 

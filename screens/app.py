@@ -23,7 +23,8 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from devices.base import CardReader, Printer, Role
+from devices.base import CardReader, Fault, HealthLevel, Outcome, Printer, Role
+from devices.errors import CardDataError, DeviceError
 from devices.registry import open_device
 from devices.simulators.reader import SimReader
 from kiosk.clock import now_local
@@ -38,11 +39,17 @@ from screens.widgets import KWarningBar  # noqa: F401 - used by app.kv
 Builder.load_file(str(Path(__file__).with_name("app.kv")))
 
 TICK_S = 0.25
+TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
+READER_RETRY_S = 2.0
 READ_POLL_S = 0.3
 
 
 class Root(FloatLayout):
-    pass
+    def on_touch_down(self, touch: Any) -> bool:
+        app = App.get_running_app()
+        if time.monotonic() < getattr(app, "ignore_touches_until", 0.0):
+            return True
+        return bool(super().on_touch_down(touch))
 
 
 class KioskApp(App):
@@ -70,6 +77,7 @@ class KioskApp(App):
         self.screen_log: list[str] = []  # screens passed, in order (for kiosk demo)
         self.numbers: list[str] = []  # transactions committed since start (for kiosk demo)
         self.signer: Signer | None = None
+        self.ignore_touches_until = 0.0
 
     # --- building --------------------------------------------------------------------------
     def build(self) -> Root:
@@ -91,21 +99,10 @@ class KioskApp(App):
         return root
 
     def _open_devices(self) -> None:
-        devices = self.config_.devices
-        for url in devices.readers[:1]:
-            device = open_device(url, Role.READER)
-            assert isinstance(device, CardReader)
-            self.reader = device
-        for role, url in (
-            (Role.RECEIPT_PRINTER, devices.receipt_printer),
-            (Role.CERTIFICATE_PRINTER, devices.certificate_printer),
-        ):
-            if url:
-                printer = open_device(url, role)
-                assert isinstance(printer, Printer)
-                self.printers[role] = printer
-        if isinstance(self.reader, SimReader):
-            self.reader.remove()  # the demo starts with an empty reader
+        """Open what can be opened; a device that cannot is retried later, and the items that
+        need it are shown as unavailable meanwhile. The kiosk starts either way."""
+        self._open_reader()
+        self.refresh_printers()
         try:
             args = (
                 self.config_.data_dir,
@@ -117,12 +114,58 @@ class KioskApp(App):
         except NotGenuine:
             self.signer = None  # certificate items then say so, and send residents to a window
 
+    def _open_reader(self) -> None:
+        urls = self.config_.devices.readers
+        if not urls:
+            return
+        try:
+            device = open_device(urls[0], Role.READER)
+        except DeviceError:
+            self.reader = None
+            return
+        assert isinstance(device, CardReader)
+        if isinstance(device, SimReader):
+            device.remove()  # a simulated reader starts empty; the demo presents cards
+        self.reader = device
+
+    def refresh_printers(self) -> None:
+        """Open missing printers and ask each for its status (no side effect); what cannot
+        print now makes its items unavailable, with the reason in words."""
+        wanted = (
+            (Role.RECEIPT_PRINTER, self.config_.devices.receipt_printer, "receipt_printer"),
+            (
+                Role.CERTIFICATE_PRINTER,
+                self.config_.devices.certificate_printer,
+                "certificate_printer",
+            ),
+        )
+        for role, url, need in wanted:
+            if not url:
+                continue
+            printer = self.printers.get(role)
+            if printer is None:
+                try:
+                    opened = open_device(url, role)
+                except DeviceError:
+                    self.kiosk.out_of_order[need] = "打印机未连接"
+                    continue
+                assert isinstance(opened, Printer)
+                printer = self.printers[role] = opened
+            health = printer.check_health(HealthLevel.INTERNAL)
+            if health.outcome is Outcome.FAILED:
+                consumables = health.fault is Fault.CONSUMABLES
+                self.kiosk.out_of_order[need] = "打印机缺纸" if consumables else "打印机故障"
+            else:
+                self.kiosk.out_of_order.pop(need, None)
+
     def on_stop(self) -> None:
         self._stopping.set()
         self.kiosk.close()
 
     # --- navigation: the one way screens change ----------------------------------------------
     def go(self, name: str, **kwargs: Any) -> None:
+        # A second tap meant for the old screen must not land on the new one.
+        self.ignore_touches_until = time.monotonic() + TOUCH_GUARD_S
         screen = self.manager.get_screen(name)
         if hasattr(screen, "enter"):
             screen.enter(**kwargs)
@@ -132,7 +175,9 @@ class KioskApp(App):
     def back(self) -> None:
         session = self.session
         current = self.manager.current
-        if session is None or current in ("idle", "closing"):
+        if session is None:
+            if current == "identify":  # a refused card: back to the start
+                self.go("idle")
             return
         if current == "menu" and self.manager.get_screen("menu").back_to_categories():
             return
@@ -140,17 +185,33 @@ class KioskApp(App):
             self.end("cancelled")
         elif current == "form":
             if not self.manager.get_screen("form").previous_field():
-                session.back()
-                self.go("menu")
+                self._back_to_items()
         elif current == "confirm":
             session.back()
-            self.go("form", last=True)
-        elif current in ("result", "rating"):
+            if session.item is not None and not session.item.fields:
+                self._back_to_items()
+            else:
+                self.go("form", last=True)
+        elif current == "rating":
+            session.back()
+            self.go("result")
+        elif current == "result":
             self.end("finished")
 
+    def _back_to_items(self) -> None:
+        session = self.session
+        assert session is not None
+        category = session.item.category if session.item else ""
+        session.back()
+        self.go("menu", category=category)
+
     def call_staff(self, screen: str) -> None:
-        self.kiosk.call_staff(screen)
-        self.show_toast("已通知工作人员，请稍候，工作人员马上过来。")
+        try:
+            self.kiosk.call_staff(screen)
+        except OSError:
+            self.show_toast("呼叫未能发出，请到人工窗口找工作人员。")
+            return
+        self.show_toast("已发出呼叫，请稍候。如无人应答，请到人工窗口找工作人员。")
 
     def show_toast(self, text: str, seconds: float = 8.0) -> None:
         self.toast_text = text
@@ -168,6 +229,7 @@ class KioskApp(App):
     def still_here(self) -> None:
         self.touch()
         self.warning_text = ""  # the banner goes at once, not at the next tick
+        self.ignore_touches_until = time.monotonic() + TOUCH_GUARD_S
 
     def _tick(self, _dt: float) -> None:
         self.clock_text = now_local().strftime("%m月%d日 %H:%M")
@@ -222,22 +284,37 @@ class KioskApp(App):
 
     def _read_cards(self) -> None:
         """The reader thread: reads when a card comes, reports when it goes (and, at start-up,
-        that the reader is empty, which the kiosk waits for before taking any card)."""
-        reader = self.reader
-        if reader is None:
-            return
+        that the reader is empty, which the kiosk waits for before taking any card). A reader
+        that fails is closed and opened again; bad card data is a refusal on the screen."""
         while not self._stopping.is_set():
+            reader = self.reader
+            if reader is None:
+                time.sleep(READER_RETRY_S)
+                self._open_reader()
+                continue
             generation = self.kiosk.generation
-            present = reader.card_present()
-            if present and self._card_on_reader is not True:
-                record = reader.read_card(timeout=READ_POLL_S)
-                if record is not None:
-                    self._card_on_reader = True
-                    Clock.schedule_once(lambda _dt, r=record, g=generation: self.on_card(r, g))
-            elif not present and self._card_on_reader is not False:
-                self._card_on_reader = False
-                Clock.schedule_once(lambda _dt: self.on_card_removed())
+            try:
+                present = reader.card_present()
+                if present and self._card_on_reader is not True:
+                    record = reader.read_card(timeout=READ_POLL_S)
+                    if record is not None:
+                        self._card_on_reader = True
+                        Clock.schedule_once(lambda _dt, r=record, g=generation: self.on_card(r, g))
+                elif not present and self._card_on_reader is not False:
+                    self._card_on_reader = False
+                    Clock.schedule_once(lambda _dt: self.on_card_removed())
+            except CardDataError as error:
+                self._card_on_reader = True  # a card is there, unreadable: take it away first
+                message = error.resident_message
+                Clock.schedule_once(lambda _dt, m=message: self.on_card_refused(m))
+            except DeviceError:
+                self.reader = None  # unplugged: opened again in a moment
+                reader.close()
             time.sleep(READ_POLL_S)
+
+    def on_card_refused(self, message: str) -> None:
+        if self.session is None and self.manager.current in ("idle", "identify"):
+            self.go("identify", problem=message)
 
     def run_in_background(self, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """Device work off the UI thread, with the session's clock stopped meanwhile."""
@@ -245,7 +322,10 @@ class KioskApp(App):
         pause.__enter__()
 
         def worker() -> None:
-            result = work()
+            try:
+                result = work()
+            except Exception as error:  # noqa: BLE001 - turned into words for the resident
+                result = error
             Clock.schedule_once(lambda _dt: finish(result))
 
         def finish(result: Any) -> None:
@@ -267,7 +347,10 @@ class KioskApp(App):
                 signer=self.signer,
             )
 
-        def finished(issued: Issued) -> None:
+        def finished(issued: Issued | Exception) -> None:
+            if isinstance(issued, Exception):
+                # The transaction is committed whatever happened to the paper.
+                issued = Issued(problems=["打印出现故障。您的业务已经受理，请联系工作人员补打。"])
             self.last_issued = issued
             done(issued)
 

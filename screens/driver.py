@@ -110,8 +110,12 @@ class Driver:
         return lambda: self.app.manager.current == name
 
     def frames(self, count: int = 3) -> Wait:
+        """A few frames drawn, and the app's guard against stray taps over (taps are ignored
+        for a moment after each screen change, as a hurried second finger would be)."""
         target = Clock.frames_displayed + count
-        return lambda: Clock.frames_displayed >= target
+        return lambda: (
+            Clock.frames_displayed >= target and time.monotonic() >= self.app.ignore_touches_until
+        )
 
     def shot(self, name: str) -> None:
         folder = self.out / "screens"

@@ -31,13 +31,12 @@ class FormScreen(ResidentScreen):
     answer = StringProperty("")
 
     def enter(self, last: bool = False) -> None:
+        # Items without questions never come here (the menu takes them to the confirm screen).
         app = App.get_running_app()
         self.fields: list[Field] = list(app.session.item.fields) if app.session.item else []
         self.index = len(self.fields) - 1 if last and self.fields else 0
-        if not self.fields:
-            self.review()
-            return
-        self._show()
+        if self.fields:
+            self._show()
 
     @property
     def field(self) -> Field:
@@ -87,14 +86,14 @@ class FormScreen(ResidentScreen):
         self.answer = "" if value is None else f"{value}{f.unit}"
         row = BoxLayout(spacing=dp(24), size_hint_y=None, height=dp(T.target_primary) * 1.3)
         minus, plus = KButton(text="－ 减少"), KButton(text="＋ 增加")
-        shown = KHeading(text=self.answer or "请选择", halign="center")
-        self.bind(answer=lambda _s, text: setattr(shown, "text", text or "请选择"))
+        shown = self._shown = KHeading(text=self.answer or "请选择", halign="center")
 
         def step(delta: int) -> None:
             current = self._value()
             new = f.min if current is None else max(f.min, min(f.max, int(current) + delta))
             self._set(new)
             self.answer = f"{new}{f.unit}"
+            shown.text = self.answer
 
         minus.bind(on_release=lambda _b: step(-1))
         plus.bind(on_release=lambda _b: step(1))
@@ -155,9 +154,8 @@ class FormScreen(ResidentScreen):
     def _keypad(self, box: Any, f: Field) -> None:
         value = self._value() or ""
         self.answer = value
-        shown = KHeading(text=value or "请输入", halign="center")
-        self.bind(answer=lambda _s, text: setattr(shown, "text", text or "请输入"))
-        box.add_widget(shown)
+        self._shown = KHeading(text=value or "请输入", halign="center")
+        box.add_widget(self._shown)
         grid = GridLayout(cols=3, spacing=dp(20), size_hint_y=None)
         grid.bind(minimum_height=grid.setter("height"))
         for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "清空", "0", "删除"):
@@ -175,6 +173,7 @@ class FormScreen(ResidentScreen):
         elif len(text) < 12:
             text += key
         self.answer = text
+        self._shown.text = text or "请输入"
         self._set(text)
         if len(text) < 11:
             self.problem = ""  # not finished typing: no complaint yet

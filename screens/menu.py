@@ -26,6 +26,7 @@ class MenuScreen(ResidentScreen):
 
     def _fill(self) -> None:
         app = App.get_running_app()
+        app.refresh_printers()  # out of paper now means unavailable now
         box = self.ids.choices
         box.clear_widgets()
         groups = app.kiosk.catalog.by_category()
@@ -74,7 +75,10 @@ class MenuScreen(ResidentScreen):
     def choose(self, code: str) -> None:
         app = App.get_running_app()
         app.session.choose(code)
-        app.go("form")
+        if app.session.item.fields:
+            app.go("form")
+        elif not app.session.review():  # nothing to ask: straight to the confirm screen
+            app.go("confirm")
 
 
 SCREEN = MenuScreen

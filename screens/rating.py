@@ -9,8 +9,9 @@ from kivy.app import App
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty
 
-from kiosk.session import RATING_LEVELS
+from kiosk.session import RATING_LEVELS, SessionError
 from kiosk.transactions import POOR_LEVELS
+from offline_cache.outbox import OutboxError
 from screens.widgets import KChoice, ResidentScreen
 
 Builder.load_file(str(Path(__file__).with_name("rating.kv")))
@@ -45,7 +46,11 @@ class RatingScreen(ResidentScreen):
     def submit(self) -> None:
         app = App.get_running_app()
         consent = None if not self.asks_consent else bool(self.consent)
-        app.kiosk.commit_rating(app.session, self.level, consent)
+        try:
+            app.kiosk.commit_rating(app.session, self.level, consent)
+        except (OutboxError, SessionError) as error:
+            # The transaction is safe; only the rating could not be kept. Skip is still there.
+            app.show_toast(f"评价未能保存：{error.resident_message}")
 
     def skip(self) -> None:
         App.get_running_app().end("rating skipped")

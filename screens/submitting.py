@@ -26,10 +26,15 @@ class SubmittingScreen(ResidentScreen):
         app = App.get_running_app()
         try:
             app.kiosk.commit_transaction(app.session)
-        except OutboxError as error:
+        except Exception as error:  # noqa: BLE001 - nothing was accepted: say so, allow a retry
+            message = (
+                error.resident_message
+                if isinstance(error, OutboxError)
+                else ("暂时无法提交，您的业务尚未受理。请稍后再试，或联系工作人员。")
+            )
             app.go("confirm")
             app.manager.get_screen("confirm").ids.submit.disabled = False
-            app.show_toast(error.resident_message)
+            app.show_toast(message)
             return
         app.numbers.append(app.session.number)
         self.status = "已受理，正在打印凭条……"

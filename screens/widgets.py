@@ -66,7 +66,8 @@ class KWarningBar(BoxLayout):
         # Hidden, it must not exist for touches: Kivy lets disabled widgets swallow them.
         if self.opacity == 0:
             return False
-        return bool(super().on_touch_down(touch))
+        # Shown, it takes every touch inside it: nothing underneath may be pressed through it.
+        return bool(super().on_touch_down(touch)) or bool(self.collide_point(*touch.pos))
 
 
 class ResidentScreen(Screen):

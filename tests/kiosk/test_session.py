@@ -565,3 +565,17 @@ def test_another_item_or_other_answers_get_another_key(kiosk: Kiosk) -> None:
     session.back()  # to the menu: another item is another transaction
     session.choose("resident-request")
     assert session.transaction_key is None
+
+
+def test_a_printer_out_of_order_makes_its_items_unavailable_with_the_reason(kiosk: Kiosk) -> None:
+    kiosk.out_of_order["receipt_printer"] = "打印机缺纸"
+    zh, _ = kiosk.unavailable(kiosk.catalog["queue-ticket"]) or ("", "")
+    assert zh == "暂不可用：打印机缺纸，请到" + kiosk.catalog["queue-ticket"].where_else + "办理。"
+    del kiosk.out_of_order["receipt_printer"]
+    assert kiosk.unavailable(kiosk.catalog["queue-ticket"]) is None
+
+
+def test_back_from_the_rating_returns_to_the_result(kiosk: Kiosk) -> None:
+    session = session_in(kiosk, State.RATING)
+    session.back()
+    assert session.state is State.DONE

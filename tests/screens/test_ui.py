@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -15,9 +16,10 @@ from tests.harness.services import Service
 HERE = Path(__file__).parent
 
 
-def run(script: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run(script: list[str], tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
     env.update({"HOME": str(tmp_path), "KIOSK_DEMO": "1", "KIOSK_DATA_DIR": str(tmp_path / "d")})
+    env.update(extra)
     return subprocess.run(
         script,
         env=env,
@@ -48,7 +50,7 @@ def test_every_resident_screen_meets_the_tokens_and_the_wipe_leaves_nothing(
     assert report["warning_shown"] is True
     assert report["warning_seconds"] >= 20
     assert report["continued_after_one_tap"] is True
-    assert "已通知工作人员" in report["call_staff_confirmation"]
+    assert report["call_staff_confirmation"].startswith("已发出呼叫")
     (event,) = report["call_staff_events"]
     assert json.loads(event)["screen"] == "result"
     assert report["leftovers"] == []
@@ -96,3 +98,32 @@ def test_kiosk_demo_without_a_display_says_how_to_get_one(tmp_path: Path) -> Non
             os.environ["DISPLAY"] = env_display
     assert result.returncode == 2
     assert "xvfb-run" in result.stderr
+
+
+def paths(tmp_path: Path, **env: str) -> Any:
+    script = [sys.executable, str(HERE / "ui_paths.py"), str(tmp_path / "paths.json")]
+    result = run(script, tmp_path, **env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads((tmp_path / "paths.json").read_text(encoding="utf-8"))
+
+
+def test_less_common_paths_through_the_screens(xvfb: Service, tmp_path: Path) -> None:
+    report = paths(tmp_path)
+    assert report["summary"]["error"] == ""
+    # A quick double tap on a category shows its items; it does not also pick the first one.
+    assert "居家养老服务预约" in report["after_double_tap"]
+    # 返回 on the first question goes back to the items of the same category.
+    assert report["back_from_first_question"] == ["menu", "elderly"]
+    # An item with no questions goes straight to the confirm screen and commits.
+    assert report["no_field_item_screen"] == "confirm"
+    assert len(report["no_field_item_committed"]) == 1
+    assert report["printed"] == ["凭条"]
+
+
+def test_a_printer_out_of_paper_makes_its_items_unavailable(xvfb: Service, tmp_path: Path) -> None:
+    report = paths(tmp_path, KIOSK_RECEIPT_PRINTER="sim://paper-out")
+    assert report["printer_out_of_order"] == {"receipt_printer": "打印机缺纸"}
+    unavailable = report["unavailable"]
+    assert unavailable, "items that print must be shown as unavailable"
+    assert all("暂不可用：打印机缺纸" in u for u in unavailable)
+    assert report["no_field_item_screen"] == "menu"  # not offered, so nothing to start

@@ -1,0 +1,104 @@
+"""Run by tests/screens/test_ui.py in its own process, on the harness's Xvfb: the paths a
+resident takes less often, each through the real screens with simulated touches. Writes a
+JSON report of what happened to the path given."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import load_config
+from screens.main import prepare_kivy
+
+CONFIG = load_config(None, demo=True, environ=os.environ)
+prepare_kivy(CONFIG, fullscreen=False)
+
+from screens.demo import run_demo  # noqa: E402
+from screens.driver import DemoFailed, Driver, Wait, button_with, tap  # noqa: E402
+
+
+class Paths(Driver):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.facts: dict[str, Any] = {}
+
+    def quick_double_tap(self, widget: Any) -> None:
+        tap(widget)
+        tap(widget)  # the same finger again, at once
+
+    def script(self) -> Iterator[Wait | float]:
+        app = self.app
+        yield self.on("idle")
+        yield self.frames()
+        app.reader.present("elderly")  # 85: may do the pension qualification
+        yield self.on("identify")
+        yield self.frames()
+        tap(self.screen.ids.start)
+        yield self.on("menu")
+        yield self.frames()
+        self.quick_double_tap(button_with(self.screen, "养老服务"))
+        yield self.frames()
+        self.facts["after_double_tap"] = [
+            str(getattr(w, "text", "") or getattr(w, "title", ""))
+            for w in self.screen.ids.choices.children
+        ]
+        self.facts["unavailable"] = [
+            f"{w.title}|{w.reason}"
+            for w in self.screen.ids.choices.children
+            if type(w).__name__ == "KUnavailable"
+        ]
+        self.facts["printer_out_of_order"] = dict(app.kiosk.out_of_order)
+        if not self.facts["unavailable"]:
+            tap(button_with(self.screen, "居家养老服务预约"))
+            yield self.on("form")
+            yield self.frames()
+            tap(self.screen.ids.back)  # 返回 on the first question
+            yield self.frames()
+            self.facts["back_from_first_question"] = (
+                app.manager.current,
+                self.screen.category if app.manager.current == "menu" else "",
+            )
+        tap(self.screen.ids.back)
+        yield self.frames()
+        tap(button_with(self.screen, "社保服务"))
+        yield self.frames()
+        # An item with no questions; not offered when, say, there is no paper for its ticket.
+        with contextlib.suppress(DemoFailed):
+            tap(button_with(self.screen, "养老资格认证"))
+        yield self.frames()
+        self.facts["no_field_item_screen"] = app.manager.current
+        if app.manager.current == "confirm":
+            tap(self.screen.ids.submit)
+            yield self.on("result")
+            yield self.frames()
+            self.facts["no_field_item_committed"] = list(app.numbers)
+            self.facts["printed"] = list(app.last_issued.printed) if app.last_issued else []
+            self.facts["print_problems"] = list(app.last_issued.problems) if app.last_issued else []
+            tap(self.screen.ids.finish)
+            yield self.on("closing")
+        app.reader.remove()
+        yield self.on("idle")
+        yield self.frames()
+
+
+def main() -> None:
+    report_path = Path(sys.argv[1])
+    holder: dict[str, Paths] = {}
+
+    class Recording(Paths):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            holder["driver"] = self
+
+    summary = run_demo(CONFIG, report_path.parent / "paths-out", driver_class=Recording)
+    report = {"summary": summary, **holder["driver"].facts}
+    report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
