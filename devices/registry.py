@@ -275,6 +275,10 @@ def _build(url: DeviceUrl, role: Role) -> Device:
         from devices.simulators.printer import SimPrinter
 
         return SimPrinter(url.raw, role, url.target)
+    if url.scheme == "ga467":
+        from devices.ga467.reader import GA467Reader
+
+        return GA467Reader(url.raw, url.target, int(url.params.get("baud", "115200")))
     raise DeviceUnavailable(
         f"{url.raw}: this version has no driver for {url.scheme}:// yet "
         f"({SCHEMES[url.scheme].driver_issue} comes in a later release); use sim:// until then"

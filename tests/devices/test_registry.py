@@ -109,7 +109,6 @@ def test_sim_urls_open_the_simulators_for_each_role() -> None:
 @pytest.mark.parametrize(
     ("url", "role"),
     [
-        ("ga467:///dev/ttyUSB0", R),
         ("pcsc://", R),
         ("cups://A4", CP),
         ("escpos+usb://0416:5011", RP),
@@ -150,3 +149,8 @@ def test_any_target_after_a_known_scheme_parses_or_raises_a_device_url_error(
 ) -> None:
     with contextlib.suppress(DeviceUrlError):
         parse_device_url(f"{scheme}://{rest}", role)
+
+
+def test_a_serial_reader_that_is_not_plugged_in_is_unavailable_with_the_path() -> None:
+    with pytest.raises(DeviceUnavailable, match="cannot open /dev/ttyNOSUCH0"):
+        open_device("ga467:///dev/ttyNOSUCH0?baud=115200", R)

@@ -18,10 +18,11 @@ from tests.harness.services import (
     ServiceUnavailable,
     start_cupsd,
     start_pcscd,
+    start_pty_pair,
     start_xvfb,
 )
 
-SERVICE_FIXTURES = ("xvfb", "pcscd", "cupsd")
+SERVICE_FIXTURES = ("xvfb", "pcscd", "cupsd", "pty_pair")
 
 # Dates shown and printed use Asia/Shanghai; the tests run there whatever the machine says.
 os.environ["TZ"] = "Asia/Shanghai"
@@ -68,3 +69,9 @@ def pcscd() -> Iterator[Service]:
 def cupsd() -> Iterator[Service]:
     """A private cupsd (CUPS_SERVER) with an A4 queue that prints into a file."""
     yield from _service(start_cupsd)
+
+
+@pytest.fixture
+def pty_pair() -> Iterator[Service]:
+    """A fresh socat pty pair for each test: KIOSK_TEST_PTY_HOST and KIOSK_TEST_PTY_DEVICE."""
+    yield from _service(start_pty_pair)

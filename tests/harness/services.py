@@ -308,3 +308,21 @@ def start_cupsd() -> Service:
     service.env["KIOSK_TEST_CUPS_QUEUE"] = A4_QUEUE
     service.env["KIOSK_TEST_CUPS_OUTPUT"] = str(output)
     return service
+
+
+# --- a serial line: a socat pty pair ----------------------------------------------------------
+
+
+def start_pty_pair() -> Service:
+    """Two linked ptys: the device end for a simulator, the host end for the driver."""
+    socat = require("socat", "socat")
+    workdir = Path(tempfile.mkdtemp(prefix="kiosk-pty-"))
+    host, device = workdir / "host-tty", workdir / "device-tty"
+    service = _spawn(
+        "socat",
+        [socat, "-d", "-d", f"pty,raw,echo=0,link={host}", f"pty,raw,echo=0,link={device}"],
+        workdir,
+    )
+    _wait(service, lambda: host.exists() and device.exists(), "create the pty pair", 10)
+    service.env = {"KIOSK_TEST_PTY_HOST": str(host), "KIOSK_TEST_PTY_DEVICE": str(device)}
+    return service

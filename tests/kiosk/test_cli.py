@@ -158,7 +158,8 @@ def test_card_read_without_a_card_exits_3() -> None:
     [
         ("sim://garbled", "卡片信息无法识别"),
         ("sim://broken", "读卡器无法使用"),
-        ("ga467:///dev/ttyUSB0", "no driver for ga467://"),
+        ("ga467:///dev/ttyNOSUCH0", "cannot open /dev/ttyNOSUCH0"),
+        ("pcsc://", "no driver for pcsc://"),
         ("ga467://ttyUSB0", "needs an absolute path"),
     ],
 )
