@@ -275,6 +275,10 @@ def _build(url: DeviceUrl, role: Role) -> Device:
         from devices.simulators.printer import SimPrinter
 
         return SimPrinter(url.raw, role, url.target)
+    if url.scheme == "pcsc":
+        from devices.pcsc.reader import PcscReader
+
+        return PcscReader(url.raw, url.target)
     if url.scheme == "ga467":
         from devices.ga467.reader import GA467Reader
 

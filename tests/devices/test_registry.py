@@ -109,7 +109,6 @@ def test_sim_urls_open_the_simulators_for_each_role() -> None:
 @pytest.mark.parametrize(
     ("url", "role"),
     [
-        ("pcsc://", R),
         ("cups://A4", CP),
         ("escpos+usb://0416:5011", RP),
     ],

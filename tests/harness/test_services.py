@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from devices.simulators.vpcd import VirtualCard
 from tests.harness.services import Service
-from tests.harness.vcard import VirtualCard
 
 NOTO_CJK = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 WQY = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"

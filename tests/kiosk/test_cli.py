@@ -159,7 +159,7 @@ def test_card_read_without_a_card_exits_3() -> None:
         ("sim://garbled", "卡片信息无法识别"),
         ("sim://broken", "读卡器无法使用"),
         ("ga467:///dev/ttyNOSUCH0", "cannot open /dev/ttyNOSUCH0"),
-        ("pcsc://", "no driver for pcsc://"),
+        ("cups://A4", "is a certificate printer, not a card reader"),
         ("ga467://ttyUSB0", "needs an absolute path"),
     ],
 )

@@ -1,4 +1,4 @@
-"""A virtual smart card for vsmartcard's vpcd reader driver.
+"""A virtual smart card for vsmartcard's vpcd reader driver (simulators and tests use it).
 
 vpcd listens; the card is the TCP client: connecting inserts it, closing removes it. Each
 message both ways is a 2-byte big-endian length and a payload. A 1-byte payload from vpcd is a
