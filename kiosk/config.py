@@ -38,6 +38,7 @@ from kiosk.tomlfile import Locator, TomlError, read_toml
 
 SYSTEM_CONFIG: Final = Path("/etc/kiosk/kiosk.toml")
 DEMO_PLATFORM_URL: Final = "http://127.0.0.1:8470"
+NEXT_URL: Final = re.compile(r"\s+(?=[A-Za-z][A-Za-z0-9+.-]*://)")
 ENV_OVERRIDES: Final = {
     "KIOSK_DATA_DIR": ("kiosk", "data_dir"),
     "KIOSK_ID": ("kiosk", "id"),
@@ -477,7 +478,11 @@ def _merge_environment(
         if variable not in environ:
             continue
         raw = environ[variable].strip()
-        values[section][key] = tuple(raw.split()) if key == "readers" else raw
+        # Several readers are separated by spaces, but a PC/SC reader's name may hold spaces
+        # ("pcsc://ACS ACR39U 00 00"): split only where the next URL begins.
+        values[section][key] = (
+            tuple(u for u in NEXT_URL.split(raw) if u) if key == "readers" else raw
+        )
         origins[f"{section}.{key}"] = f"environment {variable}"
 
 

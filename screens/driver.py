@@ -106,6 +106,13 @@ class Driver:
         self._deadline = time.monotonic() + STEP_TIMEOUT_S
         return None
 
+    def present_card(self) -> None:
+        """The scripted resident lays a card on the (simulated) reader."""
+        self.app.reader.present("resident")
+
+    def remove_card(self) -> None:
+        self.app.reader.remove()
+
     def on(self, name: str) -> Wait:
         return lambda: self.app.manager.current == name
 
@@ -132,12 +139,11 @@ class Driver:
         yield from self.rate_and_leave()
 
     def identify(self) -> Iterator[Wait | float]:
-        app = self.app
         yield self.on("idle")
         yield self.frames(5)
         self.shot("idle")
         started = time.monotonic()
-        app.reader.present("resident")
+        self.present_card()
         yield self.on("identify")
         yield self.frames()
         self.shot("identify")
@@ -178,7 +184,6 @@ class Driver:
             yield from self._extra(self)
 
     def rate_and_leave(self) -> Iterator[Wait | float]:
-        app = self.app
         tap(self.screen.ids.rate)
         yield self.on("rating")
         yield self.frames()
@@ -190,6 +195,6 @@ class Driver:
         yield self.frames()
         self.timings["session_s"] = round(time.monotonic() - self.started, 3)
         self.shot("closing")
-        app.reader.remove()
+        self.remove_card()
         yield self.on("idle")
         yield self.frames()

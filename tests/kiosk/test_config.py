@@ -336,3 +336,9 @@ def test_a_malformed_device_url_is_a_config_error_not_a_crash(tmp_path: Path) ->
     (problem,) = problems_of(path)
     assert problem.startswith(f"{path} line 7: devices.readers")
     assert "is not a well-formed URL" in problem
+
+
+def test_reader_names_with_spaces_survive_the_environment(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "KIOSK_READER": "pcsc://ACS ACR39U 00 00  ga467:///dev/ttyS1"}
+    config = load_config(None, demo=True, environ=env)
+    assert config.devices.readers == ("pcsc://ACS ACR39U 00 00", "ga467:///dev/ttyS1")

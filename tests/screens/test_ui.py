@@ -127,3 +127,35 @@ def test_a_printer_out_of_paper_makes_its_items_unavailable(xvfb: Service, tmp_p
     assert unavailable, "items that print must be shown as unavailable"
     assert all("暂不可用：打印机缺纸" in u for u in unavailable)
     assert report["no_field_item_screen"] == "menu"  # not offered, so nothing to start
+
+
+def test_the_touchscreen_flow_with_a_ga467_reader(
+    xvfb: Service, pty_pair: Service, tmp_path: Path
+) -> None:
+    host = pty_pair.env["KIOSK_TEST_PTY_HOST"]
+    result = run(
+        [sys.executable, str(HERE / "ui_reader.py"), "ga467", str(tmp_path / "r.json")],
+        tmp_path,
+        KIOSK_READER=f"ga467://{host}?baud=115200",
+        KIOSK_TEST_PTY_DEVICE=pty_pair.env["KIOSK_TEST_PTY_DEVICE"],
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert summary["ok"], summary["error"]
+    assert summary["printed"] == ["凭条", "居住证明"]
+    assert len(summary["transactions"]) == 1
+
+
+def test_the_touchscreen_flow_with_a_pcsc_reader(
+    xvfb: Service, pcscd: Service, tmp_path: Path
+) -> None:
+    result = run(
+        [sys.executable, str(HERE / "ui_reader.py"), "pcsc", str(tmp_path / "r.json")],
+        tmp_path,
+        KIOSK_READER="pcsc://Virtual PCD 00 00",
+        KIOSK_TEST_VPCD_PORT=pcscd.env["KIOSK_TEST_VPCD_PORT"],
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert summary["ok"], summary["error"]
+    assert summary["printed"] == ["凭条", "居住证明"]
