@@ -117,3 +117,31 @@ def test_a_reader_name_that_matches_nothing_is_unavailable(pcscd: Service) -> No
     )
     assert result.returncode == 4
     assert "no PC/SC reader matches 'No Such Reader'" in result.stderr
+
+
+def test_the_reader_recovers_when_pcscd_restarts(pcscd: Service) -> None:
+    from devices.errors import DeviceUnavailable
+    from tests.harness.services import restart_pcscd
+
+    reader = open_reader("pcsc://Virtual PCD 00 00")
+    card = inserted(pcscd)
+    try:
+        assert reader.read_card(timeout=5) is not None
+    finally:
+        card.remove()
+    restart_pcscd(pcscd)  # the PC/SC service restarts underneath the kiosk
+    card = inserted(pcscd)
+    try:
+        record = None
+        deadline = time.monotonic() + 10
+        while record is None and time.monotonic() < deadline:
+            try:
+                record = reader.read_card(timeout=1)
+            except DeviceUnavailable:
+                time.sleep(0.2)  # pcscd still coming up: the kiosk says so and waits
+        assert record is not None  # the same reader object answers again: nothing restarted
+        assert record.fields["name"] == "测试八"
+    finally:
+        card.remove()
+        reader.close()
+        time.sleep(0.6)

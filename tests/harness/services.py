@@ -57,6 +57,7 @@ class Service:
     workdir: Path
     log: Path
     env: dict[str, str] = field(default_factory=dict)
+    argv: list[str] = field(default_factory=list)
 
     @property
     def pid(self) -> int:
@@ -100,7 +101,7 @@ def _spawn(
             pass_fds=pass_fds,
             start_new_session=True,
         )
-    return Service(name, process, workdir, log)
+    return Service(name, process, workdir, log, argv=argv)
 
 
 def _wait(service: Service, ready: object, what: str, timeout: float) -> None:
@@ -326,3 +327,24 @@ def start_pty_pair() -> Service:
     _wait(service, lambda: host.exists() and device.exists(), "create the pty pair", 10)
     service.env = {"KIOSK_TEST_PTY_HOST": str(host), "KIOSK_TEST_PTY_DEVICE": str(device)}
     return service
+
+
+def restart_pcscd(service: Service) -> None:
+    """Stop the tests' pcscd and start it again in place (same readers, same ports), as a
+    kiosk sees it when the PC/SC service restarts underneath it."""
+    port = int(service.env["KIOSK_TEST_VPCD_PORT"])
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(service.process.pid, signal.SIGTERM)
+    service.process.wait(10)
+    deadline = time.monotonic() + 10
+    while running_pcscd() is not None or {port, port + 1} & _listening_ports():
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable("the old pcscd did not let go of its socket and ports")
+        time.sleep(0.05)
+    service.process = _spawn("pcscd", service.argv, service.workdir).process
+    _wait(
+        service,
+        lambda: PCSCD_SOCKET.exists() and {port, port + 1} <= _listening_ports(),
+        "open its socket and the virtual readers' ports again",
+        15,
+    )
