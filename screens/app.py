@@ -24,9 +24,10 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from devices.base import CardReader, Fault, HealthLevel, Outcome, Printer, Role
-from devices.errors import CardDataError, DeviceError
+from devices.errors import DeviceError
 from devices.registry import open_device
 from devices.simulators.reader import SimReader
+from kiosk.cardmonitor import CardMonitor
 from kiosk.clock import now_local
 from kiosk.config import Config
 from kiosk.core import Kiosk, Refusal
@@ -40,8 +41,6 @@ Builder.load_file(str(Path(__file__).with_name("app.kv")))
 
 TICK_S = 0.25
 TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
-READER_RETRY_S = 2.0
-READ_POLL_S = 0.3
 
 
 class Root(FloatLayout):
@@ -70,10 +69,16 @@ class KioskApp(App):
         self.title = "社区政务服务自助机"
         self.session: Session | None = None
         self.last_issued: Issued | None = None
-        self.reader: CardReader | None = None
         self.printers: dict[Role, Printer] = {}
-        self._stopping = threading.Event()
-        self._card_on_reader: bool | None = None  # unknown until the reader first answers
+        post = Clock.schedule_once
+        self.monitor = CardMonitor(
+            config.devices.readers,
+            generation=lambda: self.kiosk.generation,
+            on_card=lambda record, gen: post(lambda _dt: self.on_card(record, gen)),
+            on_removed=lambda: post(lambda _dt: self.on_card_removed()),
+            on_refused=lambda message: post(lambda _dt: self.on_card_refused(message)),
+            opener=self._open_reader,
+        )
         self.screen_log: list[str] = []  # screens passed, in order (for kiosk demo)
         self.numbers: list[str] = []  # transactions committed since start (for kiosk demo)
         self.signer: Signer | None = None
@@ -94,14 +99,13 @@ class KioskApp(App):
         self._open_devices()
         Clock.schedule_interval(self._tick, TICK_S)
         self._tick(0)
-        threading.Thread(target=self._read_cards, name="card-reader", daemon=True).start()
+        self.monitor.start()
         self.go("idle")
         return root
 
     def _open_devices(self) -> None:
         """Open what can be opened; a device that cannot is retried later, and the items that
         need it are shown as unavailable meanwhile. The kiosk starts either way."""
-        self._open_reader()
         self.refresh_printers()
         try:
             args = (
@@ -114,19 +118,18 @@ class KioskApp(App):
         except NotGenuine:
             self.signer = None  # certificate items then say so, and send residents to a window
 
-    def _open_reader(self) -> None:
-        urls = self.config_.devices.readers
-        if not urls:
-            return
-        try:
-            device = open_device(urls[0], Role.READER)
-        except DeviceError:
-            self.reader = None
-            return
+    @staticmethod
+    def _open_reader(url: str) -> CardReader:
+        device = open_device(url, Role.READER)
         assert isinstance(device, CardReader)
         if isinstance(device, SimReader):
             device.remove()  # a simulated reader starts empty; the demo presents cards
-        self.reader = device
+        return device
+
+    @property
+    def reader(self) -> CardReader | None:
+        """The first configured reader, once the monitor has opened it."""
+        return self.monitor.watched[0].reader if self.monitor.watched else None
 
     def refresh_printers(self) -> None:
         """Open missing printers and ask each for its status (no side effect); what cannot
@@ -159,7 +162,7 @@ class KioskApp(App):
                 self.kiosk.out_of_order.pop(need, None)
 
     def on_stop(self) -> None:
-        self._stopping.set()
+        self.monitor.stop()
         self.kiosk.close()
 
     # --- navigation: the one way screens change ----------------------------------------------
@@ -281,36 +284,6 @@ class KioskApp(App):
             self.manager.current == "identify" and self.session is None
         ):
             self.go("idle")
-
-    def _read_cards(self) -> None:
-        """The reader thread: reads when a card comes, reports when it goes (and, at start-up,
-        that the reader is empty, which the kiosk waits for before taking any card). A reader
-        that fails is closed and opened again; bad card data is a refusal on the screen."""
-        while not self._stopping.is_set():
-            reader = self.reader
-            if reader is None:
-                time.sleep(READER_RETRY_S)
-                self._open_reader()
-                continue
-            generation = self.kiosk.generation
-            try:
-                present = reader.card_present()
-                if present and self._card_on_reader is not True:
-                    record = reader.read_card(timeout=READ_POLL_S)
-                    if record is not None:
-                        self._card_on_reader = True
-                        Clock.schedule_once(lambda _dt, r=record, g=generation: self.on_card(r, g))
-                elif not present and self._card_on_reader is not False:
-                    self._card_on_reader = False
-                    Clock.schedule_once(lambda _dt: self.on_card_removed())
-            except CardDataError as error:
-                self._card_on_reader = True  # a card is there, unreadable: take it away first
-                message = error.resident_message
-                Clock.schedule_once(lambda _dt, m=message: self.on_card_refused(m))
-            except DeviceError:
-                self.reader = None  # unplugged: opened again in a moment
-                reader.close()
-            time.sleep(READ_POLL_S)
 
     def on_card_refused(self, message: str) -> None:
         if self.session is None and self.manager.current in ("idle", "identify"):
