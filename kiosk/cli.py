@@ -337,8 +337,18 @@ def _identity_view(identity: ResidentIdentity, *, full: bool, today: date) -> di
         ),
         "expired": identity.is_expired(today),
         "masked": not full,
+        # Numbers of the card itself (not of the person): a social security card number, a
+        # travel permit number. Masked like an ID number unless --full.
+        "card_number": _maybe_masked(identity.extra.get("card_number", ""), full),
+        "permit_number": _maybe_masked(identity.extra.get("permit_number", ""), full),
     }
     return {k: v for k, v in view.items() if v != "" or k in ("name", "id_number")}
+
+
+def _maybe_masked(number: str, full: bool) -> str:
+    from kiosk.idnumber import mask_id_number
+
+    return number if full or not number else mask_id_number(number)
 
 
 def _mask_address(address: str) -> str:

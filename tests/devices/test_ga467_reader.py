@@ -87,6 +87,7 @@ def test_a_hong_kong_permit_reads(pty_pair: Service, sam: Sam) -> None:
         "81000019850701002X",
     )
     assert (card["valid_from"], card["valid_until"]) == ("2024-01-01", "2029-01-01")
+    assert card["permit_number"] == "H60000001"
 
 
 def test_a_2017_foreign_permanent_residence_card_reads(pty_pair: Service, sam: Sam) -> None:

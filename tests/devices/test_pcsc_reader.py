@@ -50,25 +50,25 @@ def test_a_social_security_card_reads_every_field(pcscd: Service, quirks: tuple[
         time.sleep(0.6)
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
-    assert {
-        k: shown[k]
-        for k in (
-            "card_type",
-            "name",
-            "sex",
-            "nation",
-            "birth_date",
-            "id_number",
-            "valid_from",
-            "valid_until",
-        )
-    } == {
+    wanted = (
+        "card_type",
+        "name",
+        "sex",
+        "nation",
+        "birth_date",
+        "id_number",
+        "card_number",
+        "valid_from",
+        "valid_until",
+    )
+    assert {k: shown[k] for k in wanted} == {
         "card_type": "social_security",
         "name": "测试八",
         "sex": "男",
         "nation": "汉",
         "birth_date": "1955-10-01",
         "id_number": "320102195510010037",
+        "card_number": "A00000008",
         "valid_from": "2019-06-01",
         "valid_until": "2029-06-01",
     }
