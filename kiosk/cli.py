@@ -753,14 +753,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         from kiosk.console import run_console
 
         return run_console(config, out=sys.stdout)
-    if not _display_ready():
-        raise CommandError(
-            "no display to show the touchscreen on (DISPLAY is not set or does "
-            "not answer). Without one, run a scripted session instead:\n"
-            "  xvfb-run -a -s '-screen 0 1080x1920x24' kiosk --demo demo --out out"
-            "\nor check the devices from the console: kiosk run --console",
-            EXIT_USAGE,
-        )
     from kiosk.console import check_devices
 
     reports = check_devices(config)
@@ -773,6 +765,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         for report in failed:
             print(f"暂停服务 out of service: {report.url}: {report.summary}", file=sys.stderr)
         return EXIT_NO
+    if not _display_ready():
+        raise CommandError(
+            "no display to show the touchscreen on (DISPLAY is not set or does "
+            "not answer). Without one, run a scripted session instead:\n"
+            "  xvfb-run -a -s '-screen 0 1080x1920x24' kiosk --demo demo --out out"
+            "\nor check the devices from the console: kiosk run --console",
+            EXIT_USAGE,
+        )
     _touchscreen(args).run(config)
     return EXIT_OK
 

@@ -24,7 +24,7 @@ from kiosk.clock import now_local, today_local
 from kiosk.config import Config
 from kiosk.identity import IdentityError, identity_from_card
 from kiosk.session import Listener, Session, SessionEvent, TimeLimits
-from kiosk.transactions import rating_payload, transaction_payload
+from kiosk.transactions import rating_payload, transaction_payload, transaction_personal
 from offline_cache.outbox import Outbox, OutboxError, Row
 
 OUTBOX_FILE = "outbox.sqlite3"
@@ -57,6 +57,8 @@ class Kiosk:
             config.data_dir / OUTBOX_FILE, min_free_bytes=config.storage.min_free_mb * 2**20
         )
         self.outbox.recover_stale_leases()
+        # Personal data the platform accepted long enough ago is erased at every start.
+        self.outbox.purge(config.storage.retention_days * 86400)
         self.limits = TimeLimits(
             float(config.session.step_timeout_s),
             float(config.session.warning_s),
@@ -190,7 +192,11 @@ class Kiosk:
                 session, kiosk_id=self.config.kiosk.id, demo=self.config.demo
             )
             row = self.outbox.enqueue_transaction(
-                key, payload, kiosk_id=self.config.kiosk.id, day=self._today().strftime("%Y%m%d")
+                key,
+                payload,
+                kiosk_id=self.config.kiosk.id,
+                day=self._today().strftime("%Y%m%d"),
+                personal=transaction_personal(session),
             )
             return row.number
 

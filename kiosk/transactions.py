@@ -1,10 +1,10 @@
 """What is committed to the outbox for a transaction and for a rating (好差评).
 
 The transaction carries everything the platform needs to handle the matter, the applicant's
-full identity included. It is stored as JSON in the private outbox file; encrypting personal
-fields at rest (AES-GCM) is the offline-sync work, not done yet. A rating carries no personal
-data at all: it names the transaction it rates, its level, and whether the resident agreed to be
-contacted about a poor rating.
+full identity included. Its personal part (applicant and answers) is stored sealed with
+AES-GCM in the outbox; the rest (item, kiosk, demo) stays readable for staff. A rating
+carries no personal data at all: it names the transaction it rates, its level, and whether the
+resident agreed to be contacted about a poor rating.
 
 Payloads are a pure function of what the resident chose, with no timestamp: a retry under the
 same idempotency key must produce the same bytes (the outbox refuses a key reused for other
@@ -55,9 +55,13 @@ def transaction_payload(session: Session, *, kiosk_id: str, demo: bool) -> dict[
         "item": item.code,
         "item_name": item.name,
         "completion": item.completion,
-        "applicant": applicant(session.identity),
-        "fields": dict(session.values),
     }
+
+
+def transaction_personal(session: Session) -> dict[str, Any]:
+    """The part of a transaction that is personal data: sealed in the outbox (AES-GCM), sent
+    to the platform, erased after the platform accepted it and the retention period passed."""
+    return {"applicant": applicant(session.identity), "fields": dict(session.values)}
 
 
 def rating_payload(

@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-SCHEMA_VERSION: Final = 1
+from offline_cache.crypto import KeyFileError, KeyRing, Sealed
+
+SCHEMA_VERSION: Final = 2
 STATUSES: Final = ("queued", "sending", "accepted", "rejected")
 KINDS: Final = ("transaction", "rating")
 
@@ -69,6 +71,13 @@ MIGRATIONS: Final[Sequence[Sequence[str]]] = (
             day  TEXT PRIMARY KEY,
             last INTEGER NOT NULL
         )""",
+    ),
+    (
+        # Personal data, sealed (offline_cache.crypto): algorithm and key id beside each value.
+        "ALTER TABLE outbox ADD COLUMN secret BLOB",
+        "ALTER TABLE outbox ADD COLUMN secret_alg TEXT",
+        "ALTER TABLE outbox ADD COLUMN secret_key_id TEXT",
+        "ALTER TABLE outbox ADD COLUMN purged_at REAL",
     ),
 )
 
@@ -112,6 +121,8 @@ class Row:
     attempts: int = 0
     reject_code: str | None = None
     reject_reason: str | None = None
+    sealed: Sealed | None = None  # the personal part, encrypted; None when there is none
+    purged_at: float | None = None  # when the personal part was erased after retention
 
     def __repr__(self) -> str:
         # The payload holds personal data: never in a repr, a log line or a traceback.
@@ -120,13 +131,48 @@ class Row:
 
 _COLUMNS = (
     "key, kind, number, status, payload, created_at, updated_at, parent_key, "
-    "lease_owner, lease_expires, attempts, reject_code, reject_reason"
+    "lease_owner, lease_expires, attempts, reject_code, reject_reason, "
+    "secret, secret_alg, secret_key_id, purged_at"
 )
 
 
 def _row(values: Sequence[Any]) -> Row:
-    key, kind, number, status, payload, *rest = values
-    return Row(key, kind, number, status, json.loads(payload), *rest)
+    (
+        key,
+        kind,
+        number,
+        status,
+        payload,
+        created_at,
+        updated_at,
+        parent_key,
+        lease_owner,
+        lease_expires,
+        attempts,
+        reject_code,
+        reject_reason,
+        secret,
+        alg,
+        key_id,
+        purged_at,
+    ) = values
+    return Row(
+        key,
+        kind,
+        number,
+        status,
+        json.loads(payload),
+        created_at,
+        updated_at,
+        parent_key,
+        lease_owner,
+        lease_expires,
+        attempts,
+        reject_code,
+        reject_reason,
+        Sealed(alg, key_id, bytes(secret)) if secret is not None else None,
+        purged_at,
+    )
 
 
 class Outbox:
@@ -140,11 +186,14 @@ class Outbox:
         busy_timeout_s: float = 5.0,
         clock: Callable[[], float] = time.time,
         create: bool = True,
+        key_file: Path | None = None,
     ) -> None:
         """Open the outbox at `path`; with create=False (for read-only commands) a missing file
         is an error instead of a new, empty outbox that would hide a mistyped data folder."""
         self.path = path
         self.min_free_bytes = min_free_bytes
+        self.key_file = key_file or path.parent / "keys" / "outbox.keys"
+        self._ring: KeyRing | None = None  # loaded when first needed: reading counts needs none
         self._clock = clock
         self._lock = threading.RLock()
         if not create and not path.exists():
@@ -211,6 +260,50 @@ class Outbox:
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version={number + 1}")
 
+    # --- personal data ------------------------------------------------------------------------
+    def _keys(self) -> KeyRing:
+        if self._ring is None:
+            try:
+                self._ring = KeyRing.open(self.key_file)
+            except KeyFileError as error:
+                raise OutboxError(
+                    f"outbox key: {error}", "自助机暂停服务，请到人工窗口办理。"
+                ) from None
+        return self._ring
+
+    def _seal(self, key: str, personal: Mapping[str, Any] | None) -> Sealed | None:
+        if personal is None:
+            return None
+        return self._keys().seal(_json(personal).encode(), key.encode())
+
+    def personal(self, row: Row) -> dict[str, Any] | None:
+        """The decrypted personal part of a row; None when it has none or it was purged."""
+        if row.sealed is None:
+            return None
+        try:
+            data: dict[str, Any] = json.loads(
+                self._keys().open_sealed(row.sealed, row.key.encode())
+            )
+        except KeyFileError as error:
+            raise OutboxError(f"row {row.number}: {error}") from None
+        return data
+
+    def purge(self, retention_s: float) -> int:
+        """Erase, for real, the personal part of rows the platform accepted more than
+        `retention_s` ago; their number and status stay for staff. secure_delete is on, and the
+        WAL is checkpointed and truncated, so nothing stays readable in free pages or the log."""
+        cutoff = self._clock() - retention_s
+        with self._tx("purge personal data") as db:
+            count = db.execute(
+                "UPDATE outbox SET secret = NULL, secret_alg = NULL, secret_key_id = NULL, "
+                "purged_at = ? WHERE status = 'accepted' AND secret IS NOT NULL "
+                "AND updated_at < ?",
+                (self._clock(), cutoff),
+            ).rowcount
+        with self._lock, _translated("checkpoint the log"):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return count
+
     # --- space ---------------------------------------------------------------------------------
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.path.parent).free
@@ -226,15 +319,22 @@ class Outbox:
 
     # --- writing ----------------------------------------------------------------------------
     def enqueue_transaction(
-        self, key: str, payload: Mapping[str, Any], *, kiosk_id: str, day: str
+        self,
+        key: str,
+        payload: Mapping[str, Any],
+        *,
+        kiosk_id: str,
+        day: str,
+        personal: Mapping[str, Any] | None = None,
     ) -> Row:
         """Commit a transaction; once this returns, it survives a crash. The same key again
         returns the row already there (a double tap never makes two); the same key with other
         content is refused, since it would silently drop what the resident asked for."""
         self.check_room()
         body = _json(payload)
+        sealed = self._seal(key, personal)
         with self._tx("enqueue a transaction") as db:
-            existing = self._same(db, key, "transaction", payload)
+            existing = self._same(db, key, "transaction", payload, personal)
             if existing is not None:
                 return existing
             db.execute(
@@ -246,9 +346,18 @@ class Outbox:
             number = f"{kiosk_id}-{day}-{sequence:05d}"
             now = self._clock()
             db.execute(
-                "INSERT INTO outbox(key, kind, number, payload, created_at, updated_at) "
-                "VALUES (?, 'transaction', ?, ?, ?, ?)",
-                (key, number, body, now, now),
+                "INSERT INTO outbox(key, kind, number, payload, created_at, updated_at, "
+                "secret, secret_alg, secret_key_id) VALUES (?, 'transaction', ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    number,
+                    body,
+                    now,
+                    now,
+                    sealed and sealed.blob,
+                    sealed and sealed.alg,
+                    sealed and sealed.key_id,
+                ),
             )
             row = self._get(db, key)
         assert row is not None
@@ -361,14 +470,23 @@ class Outbox:
             return self._get(self._db, key)
 
     def _same(
-        self, db: sqlite3.Connection, key: str, kind: str, payload: Mapping[str, Any]
+        self,
+        db: sqlite3.Connection,
+        key: str,
+        kind: str,
+        payload: Mapping[str, Any],
+        personal: Mapping[str, Any] | None = None,
     ) -> Row | None:
         """The row already stored under `key`, if it holds the same content; an error if the
         key was used for something else."""
         existing = self._get(db, key)
         if existing is None:
             return None
-        if existing.kind != kind or _json(existing.payload) != _json(payload):
+        stored = self.personal(existing) if existing.sealed else None
+        same_personal = existing.purged_at is not None or (
+            _json(stored) if stored is not None else None
+        ) == (_json(personal) if personal is not None else None)
+        if existing.kind != kind or _json(existing.payload) != _json(payload) or not same_personal:
             raise OutboxError(f"idempotency key {key} was already used for other content")
         return existing
 

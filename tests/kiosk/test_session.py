@@ -141,9 +141,13 @@ def test_a_whole_session_card_to_wipe_with_a_rating(
     payload = json.loads(transaction["payload"])
     assert payload["key"] == key == transaction["key"]
     assert payload["item"] == "old-age-allowance"
-    assert payload["fields"] == {"payment_method": "social_security_card", "phone": "13800138000"}
-    assert payload["applicant"]["id_number"] == ELDERLY_ID
-    assert payload["applicant"]["card_valid_until"] == "long_term"
+    assert "applicant" not in payload  # the personal part is sealed, not in the readable JSON
+    assert ELDERLY_ID.encode() not in bytes(transaction["secret"])
+    personal = kiosk.outbox.personal(kiosk.outbox.rows()[0])
+    assert personal is not None
+    assert personal["fields"] == {"payment_method": "social_security_card", "phone": "13800138000"}
+    assert personal["applicant"]["id_number"] == ELDERLY_ID
+    assert personal["applicant"]["card_valid_until"] == "long_term"
     assert "created_at" not in payload  # the row's own created_at: a retry is the same bytes
     assert transaction["created_at"] > 1.7e9
     assert (rated["kind"], rated["parent_key"], rated["number"]) == ("rating", key, f"{number}-R")
@@ -220,8 +224,10 @@ def test_sessions_for_several_items_end_committed_and_skipping_the_rating(
     assert session.review() == {}
     kiosk.commit_transaction(session)
     kiosk.end_session("finished")
-    (row,) = outbox_rows(kiosk)
-    assert json.loads(row["payload"])["fields"] == values
+    (row,) = kiosk.outbox.rows()
+    personal = kiosk.outbox.personal(row)
+    assert personal is not None
+    assert personal["fields"] == values
 
 
 def test_the_volunteer_field_names_used_above_exist() -> None:
