@@ -106,6 +106,10 @@ class Driver:
         self._deadline = time.monotonic() + STEP_TIMEOUT_S
         return None
 
+    def while_submitting(self) -> Iterator[Wait | float]:
+        """A hook for checks of the (brief) submitting screen."""
+        return iter(())
+
     def present_card(self) -> None:
         """The scripted resident lays a card on the (simulated) reader."""
         self.app.reader.present("resident")
@@ -176,6 +180,7 @@ class Driver:
         confirm = self.screen.ids.submit
         tap(confirm)
         tap(confirm)  # a double tap: still one transaction
+        yield from self.while_submitting()
         yield self.on("result")
         yield self.frames()
         self.shot("result")

@@ -45,7 +45,9 @@ def test_every_resident_screen_meets_the_tokens_and_the_wipe_leaves_nothing(
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["summary"]["ok"], report["summary"]["error"]
-    assert len(report["checked"]) >= 9, report["checked"]
+    assert {"identify-refused", "submitting", "result-warning"} <= set(report["checked"])
+    assert len(report["checked"]) >= 12, report["checked"]
+    assert report["back_from_refusal"] is True
     assert report["violations"] == []
     assert report["warning_shown"] is True
     assert report["warning_seconds"] >= 20

@@ -122,6 +122,32 @@ class CheckingDriver(Driver):
         if name.split("-", maxsplit=1)[0] not in NO_BACK and not self.visible(ids.back):
             self.violations.append(f"{name}: no 返回")
 
+    def identify(self) -> Iterator[Wait | float]:
+        # First a card that could not be read: the refusal screen, and 返回 back to the start.
+        yield self.on("idle")
+        yield self.frames()
+        self.app.go("identify", problem="卡片无法读取，请重新放置。")
+        yield self.frames()
+        self.shot("identify-refused")
+        tap(self.screen.ids.back)
+        yield self.on("idle")
+        self.facts["back_from_refusal"] = True
+        yield from super().identify()
+
+    def fill_in(self) -> Iterator[Wait | float]:
+        # Hold the commit back a moment, so that the submitting screen can be inspected.
+        from kivy.clock import Clock
+
+        screen = self.app.manager.get_screen("submitting")
+        commit = screen.commit
+        screen.commit = lambda: Clock.schedule_once(lambda _dt: commit(), 1.0)
+        yield from super().fill_in()
+
+    def while_submitting(self) -> Iterator[Wait | float]:
+        yield self.on("submitting")
+        yield self.frames()
+        self.shot("submitting")
+
     def rate_and_leave(self) -> Iterator[Wait | float]:
         yield from self.wait_and_call()
         yield from super().rate_and_leave()
