@@ -234,7 +234,9 @@ class StorageSettings:
 @dataclass(frozen=True)
 class DisplaySettings:
     elderly_mode: bool = setting(
-        True, "长辈模式 (elderly mode): large type and large targets. The kiosk default."
+        True,
+        "长辈模式 (elderly mode): the largest type and targets. The kiosk default; false gives "
+        "the standard sizes, which still meet the elderly-friendly minimums.",
     )
     panel_diagonal_in: float = setting(
         21.5,

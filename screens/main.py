@@ -7,11 +7,13 @@ import os
 from typing import Any
 
 from kiosk.config import Config
+from screens import tokens
 from screens.tokens import panel_density
 
 
 def prepare_kivy(config: Config, *, fullscreen: bool | None = None) -> None:
     display = config.display
+    tokens.use(display.elderly_mode)
     density = panel_density(display.width_px, display.height_px, display.panel_diagonal_in)
     os.environ["KIVY_METRICS_DENSITY"] = f"{density:.4f}"  # dp = 1/160 inch on this panel
     os.environ["KIVY_NO_ARGS"] = "1"

@@ -58,7 +58,25 @@ class Tokens:
     demo: str = "#8B1A1A"
 
 
-T: Final = Tokens()
+ELDERLY: Final = Tokens()  # 长辈模式, the kiosk default
+# Standard mode (display.elderly_mode = false): smaller, still above every 适老化 minimum.
+STANDARD: Final = Tokens(
+    text_small=34,
+    text_body=44,
+    text_heading=56,
+    text_title=72,
+    target_min=120,
+    target_primary=170,
+    footer_height=170,
+)
+T: Tokens = ELDERLY  # the tokens in force; the layouts read them when they are loaded
+
+
+def use(elderly: bool) -> None:
+    """Choose the mode, once, before any layout is loaded (screens.main.prepare_kivy)."""
+    global T  # noqa: PLW0603 - the layouts import the module's choice by name
+    T = ELDERLY if elderly else STANDARD
+
 
 MIN_BODY_SP: Final = 30.0
 MIN_HEADING_SP: Final = 40.0

@@ -5,25 +5,34 @@ from __future__ import annotations
 import pytest
 
 from screens.tokens import (
+    ELDERLY,
     MIN_BODY_SP,
     MIN_CONTRAST,
     MIN_CONTRAST_UNAVAILABLE,
     MIN_HEADING_SP,
     MIN_LINE_HEIGHT,
     MIN_TARGET_DP,
+    STANDARD,
     T,
+    Tokens,
     contrast,
     panel_density,
     rgba,
 )
 
 
-def test_sizes_meet_the_elderly_mode_minimums() -> None:
-    assert min(T.text_small, T.text_body) >= MIN_BODY_SP
-    assert min(T.text_heading, T.text_title) >= MIN_HEADING_SP
-    assert T.target_min >= MIN_TARGET_DP
-    assert T.target_primary >= 1.3 * T.target_min  # primary actions far larger
-    assert T.line_height >= MIN_LINE_HEIGHT
+@pytest.mark.parametrize("tokens", [ELDERLY, STANDARD], ids=["elderly", "standard"])
+def test_sizes_meet_the_elderly_mode_minimums_in_both_modes(tokens: Tokens) -> None:
+    assert min(tokens.text_small, tokens.text_body) >= MIN_BODY_SP
+    assert min(tokens.text_heading, tokens.text_title) >= MIN_HEADING_SP
+    assert tokens.target_min >= MIN_TARGET_DP
+    assert tokens.target_primary >= 1.3 * tokens.target_min  # primary actions far larger
+    assert tokens.line_height >= MIN_LINE_HEIGHT
+
+
+def test_elderly_mode_is_the_default_and_larger() -> None:
+    assert T is ELDERLY
+    assert STANDARD.text_body < ELDERLY.text_body
 
 
 @pytest.mark.parametrize(
@@ -60,3 +69,14 @@ def test_contrast_matches_wcag_reference_values() -> None:
 def test_density_makes_dp_a_160th_of_an_inch_on_the_panel() -> None:
     # 1080 x 1920 on a 21.5-inch diagonal: 102.5 pixels per inch.
     assert panel_density(1080, 1920, 21.5) == pytest.approx(102.46 / 160, abs=0.001)
+
+
+def test_the_mode_is_chosen_before_the_layouts_load() -> None:
+    from screens import tokens
+
+    try:
+        tokens.use(elderly=False)
+        assert tokens.T is STANDARD
+    finally:
+        tokens.use(elderly=True)
+    assert tokens.T is ELDERLY
