@@ -29,8 +29,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -40,6 +38,8 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from offline_cache.crypto import write_private_file
 
 FORMAT: Final = "KV1"
 ALG: Final = "Ed25519"
@@ -309,30 +309,15 @@ def verify(
 
 
 def write_private(path: Path, key: Ed25519PrivateKey) -> None:
-    """Atomically, 0600 from the start, and durable: a key is never readable by others, and a
-    power cut never leaves a half-written or vanished key behind a certificate made for it."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    data = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    """A private key, written as every key file is (offline_cache.crypto.write_private_file)."""
+    write_private_file(
+        path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
     )
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
 
 
 def read_private(path: Path) -> Ed25519PrivateKey:

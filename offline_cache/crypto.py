@@ -86,12 +86,20 @@ class KeyRing:
 
 
 def _create(path: Path) -> None:
+    write_private_file(path, f"k1 {base64.b64encode(secrets.token_bytes(32)).decode()}\n".encode())
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write a secret file atomically, 0600 from the first byte, and durably (the file and its
+    folder are synced): never readable by others, never half-written, never lost in a power
+    cut after this returns. Used for every key file of the kiosk."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    line = f"k1 {base64.b64encode(secrets.token_bytes(32)).decode()}\n".encode("ascii")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(fd, 0o600)
-        os.write(fd, line)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
         os.close(fd)
         fd = -1
