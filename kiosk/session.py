@@ -304,8 +304,6 @@ class Session:
         if was_warning:
             self._emit("warning_cleared")
 
-    still_here = touch  # the 我还在 button
-
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Stop the clock while a device works or the platform is asked."""

@@ -513,10 +513,6 @@ class Outbox:
         age = None if oldest is None else round(max(0.0, self._clock() - oldest), 3)
         return {**counts, "oldest_queued_age_s": age}
 
-    def integrity_check(self) -> str:
-        with self._lock, _translated("check integrity"):
-            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
-
 
 def _json(payload: Mapping[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -79,7 +79,6 @@ class KioskApp(App):
             on_refused=lambda message: post(lambda _dt: self.on_card_refused(message)),
             opener=self._open_reader,
         )
-        self.screen_log: list[str] = []  # screens passed, in order (for kiosk demo)
         self.numbers: list[str] = []  # transactions committed since start (for kiosk demo)
         self.signer: Signer | None = None
         self.ignore_touches_until = 0.0
@@ -173,7 +172,6 @@ class KioskApp(App):
         if hasattr(screen, "enter"):
             screen.enter(**kwargs)
         self.manager.current = name
-        self.screen_log.append(name)
 
     def back(self) -> None:
         session = self.session
@@ -328,6 +326,3 @@ class KioskApp(App):
             done(issued)
 
         self.run_in_background(work, finished)
-
-    def session_state(self) -> State | None:
-        return None if self.session is None else self.session.state

@@ -101,9 +101,6 @@ class SocialSecurityCard:
             return bytes([0x61, len(fci)])
         return OK
 
-    def reset(self) -> None:
-        self.selected_app, self.file, self.pending = False, 0, b""
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -13,7 +13,7 @@ certificate is printed; no free-text field (residents have no keyboard).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -511,7 +511,3 @@ def _field(raw: Any, i: int, at: Locator, problems: list[str]) -> Field | None:
 
 def _zh(d: date) -> str:
     return f"{d.month}月{d.day}日"
-
-
-def items_json(items: Iterable[Item]) -> list[dict[str, Any]]:
-    return [i.as_json() for i in items]

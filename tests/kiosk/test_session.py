@@ -360,7 +360,7 @@ def test_i_am_still_here_lifts_the_warning_and_restarts_the_limit(
     session.tick()
     assert session.warning
     clock.now += 25
-    session.still_here()
+    session.touch()  # what the 我还在 button calls
     assert not session.warning
     clock.now += 119
     session.tick()
