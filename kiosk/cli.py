@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from kiosk.platform_cli import add_platform_commands, add_queue_sync
 from offline_cache.outbox import OutboxError
 
 if TYPE_CHECKING:
@@ -108,14 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     rows = queue.add_parser("list", help="every row, with the reason where rejected")
     rows.add_argument("--json", action="store_true")
     rows.set_defaults(handler=cmd_queue_list)
+    add_queue_sync(queue)
 
-    soak = commands.add_parser("soak", help="burn-in: N synthetic sessions into the outbox")
-    soak.add_argument("--sessions", type=_count, required=True, metavar="N")
-    soak.add_argument("--seed", type=int, default=1, metavar="S")
-    soak.add_argument("--json", action="store_true")
-    soak.set_defaults(handler=cmd_soak)
+    _add_soak(commands)
 
     _add_document_commands(commands)
+    add_platform_commands(commands)
 
     config = commands.add_parser("config", help="the configuration file").add_subparsers(
         dest="config_command", metavar="SUBCOMMAND", required=True
@@ -131,6 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
         "show", help="the effective configuration, with where each value came from"
     ).set_defaults(handler=cmd_config_show)
     return parser
+
+
+def _add_soak(commands: Any) -> None:
+    soak = commands.add_parser("soak", help="burn-in: N synthetic sessions into the outbox")
+    soak.add_argument("--sessions", type=_count, required=True, metavar="N")
+    soak.add_argument("--seed", type=int, default=1, metavar="S")
+    soak.add_argument("--json", action="store_true")
+    soak.add_argument(
+        "--sync",
+        action="store_true",
+        help="also run the sync worker meanwhile (crash tests); the soak never waits for it",
+    )
+    soak.set_defaults(handler=cmd_soak)
 
 
 def _add_document_commands(commands: Any) -> None:
@@ -207,6 +220,13 @@ def main(argv: Sequence[str] | None = None, touchscreen: Touchscreen | None = No
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     args.touchscreen = touchscreen
+    # Warnings and errors of the background work (sync, devices) reach the technician on
+    # stderr; KIOSK_LOG_LEVEL=INFO shows each retry. Log lines never hold personal data.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("kiosk: %(name)s: %(message)s"))
+    # The level is the handler's too: Kivy lowers the root logger's level when it starts.
+    handler.setLevel(os.environ.get("KIOSK_LOG_LEVEL", "WARNING").upper())
+    logging.basicConfig(level=handler.level, handlers=[handler])
     try:
         code: int = args.handler(args)
     except CommandError as error:
@@ -451,7 +471,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
         raise CommandError("soak needs a reader: set devices.readers or KIOSK_READER", EXIT_USAGE)
     # Progress (done NUMBER, as each commit returns) on stderr; the summary on stdout.
     try:
-        summary = run_soak(config, args.sessions, args.seed, sys.stderr)
+        summary = run_soak(config, args.sessions, args.seed, sys.stderr, sync=args.sync)
     except DeviceError as error:
         raise CommandError(f"读卡器无法使用 (reader unavailable): {error}", EXIT_DEVICE) from None
     if args.json:

@@ -194,6 +194,17 @@ class PlatformSettings:
     timeout_s: float = setting(
         10.0, "Seconds to wait for one answer from the platform.", between(1, 120, " s")
     )
+    ca_bundle: str = setting(
+        "",
+        "A PEM file of the CA certificates that may vouch for the platform's TLS certificate "
+        "(a private government CA). Empty: the system's CAs. Verification is never turned off.",
+        lambda v: None if v == "" else absolute_path(v),
+    )
+    heartbeat_s: int = setting(
+        60,
+        "Seconds between heartbeats: the kiosk's state to the platform, notices back.",
+        between(10, 3600, " s"),
+    )
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,21 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from devices.base import CardRecord
 from kiosk.catalog import Catalog, Item, load_catalog
 from kiosk.clock import now_local, today_local
 from kiosk.config import Config
 from kiosk.identity import IdentityError, identity_from_card
+from kiosk.platform import Lookups, PlatformLink, local_lookup
 from kiosk.session import Listener, Session, SessionEvent, TimeLimits
 from kiosk.transactions import rating_payload, transaction_payload, transaction_personal
 from offline_cache.outbox import Outbox, OutboxError, Row
+from offline_cache.sync import SyncLimits, SyncState, owner_is_dead
 
 OUTBOX_FILE = "outbox.sqlite3"
 EVENTS_FILE = "events.jsonl"  # call-staff and similar events, for staff; no personal data
@@ -56,7 +59,7 @@ class Kiosk:
         self.outbox = outbox or Outbox(
             config.data_dir / OUTBOX_FILE, min_free_bytes=config.storage.min_free_mb * 2**20
         )
-        self.outbox.recover_stale_leases()
+        self.outbox.recover_stale_leases(owner_is_dead)
         # Personal data the platform accepted long enough ago is erased at every start.
         self.outbox.purge(config.storage.retention_days * 86400)
         self.limits = TimeLimits(
@@ -71,25 +74,73 @@ class Kiosk:
         # Until the reader reports it empty, a card may lie there from before a restart; it must
         # not start a session.
         self.card_must_be_removed = True
-        # Set by the sync worker's heartbeat once there is one; until then only items that can
-        # be finished offline are offered. Demo mode simulates a reachable platform (the
-        # reference platform on loopback joins with the sync work).
-        self.platform_reachable = config.demo
+        # The link to the platform (sync worker, lookups), once start_sync() made it. Until the
+        # first answer, demo mode assumes its loopback platform is there; a real kiosk assumes
+        # nothing and offers only what it can finish offline.
+        self.link: PlatformLink | None = None
+        self._assume_reachable: bool | None = None
         # Devices that cannot serve now, by what items need ("receipt_printer"), with the
         # reason in words ("打印机缺纸"); kept up to date by whoever watches the devices.
         self.out_of_order: dict[str, str] = {}
 
     def close(self) -> None:
+        if self.link is not None:
+            self.link.close()
+            self.link = None
         self.outbox.close()
+
+    # --- the platform ----------------------------------------------------------------------------
+    def start_sync(
+        self,
+        report: Callable[[], Mapping[str, Any]] | None = None,
+        limits: SyncLimits | None = None,
+    ) -> PlatformLink:
+        """Start sending the outbox to the platform on a background thread."""
+        if self.link is None:
+            self.link = PlatformLink(
+                self.config,
+                self.outbox,
+                today=self._today(),
+                on_event=self.record_event,
+                report=report,
+                limits=limits,
+            )
+            self.link.start()
+        return self.link
+
+    @property
+    def sync_state(self) -> SyncState:
+        if self.link is None:
+            return SyncState(online=None, queued=self.outbox.status()["queued"])
+        return self.link.state
+
+    @property
+    def platform_reachable(self) -> bool:
+        if self._assume_reachable is not None:
+            return self._assume_reachable
+        online = self.link.state.online if self.link is not None else None
+        return self.config.demo if online is None else online
+
+    @platform_reachable.setter
+    def platform_reachable(self, value: bool | None) -> None:
+        """Tests and the console force it; None goes back to what the sync worker knows."""
+        self._assume_reachable = value
+
+    def lookup(self, id_number: str) -> Lookups:
+        """A resident's earlier transactions (the platform when online, else this kiosk's
+        queue). It may wait on the network: call it off the UI thread."""
+        if self.link is not None:
+            return self.link.lookup(id_number)
+        return Lookups(local_lookup(self.outbox, id_number), asked_platform=False)
 
     def call_staff(self, screen: str) -> None:
         """A resident asked for a person: recorded (no personal data) for staff to see."""
-        record = {
-            "at": now_local().isoformat(timespec="seconds"),
-            "kind": "call_staff",
-            "screen": screen,
-            "generation": self.generation,
-        }
+        self.record_event("call_staff", {"screen": screen, "generation": self.generation})
+
+    def record_event(self, kind: str, fields: Mapping[str, Any]) -> None:
+        """An event for staff (calls, rejections, sync paused), one JSON line, no personal
+        data. Called from the sync thread too: each line is one write of the whole record."""
+        record = {**fields, "at": now_local().isoformat(timespec="seconds"), "kind": kind}
         events = self.config.data_dir / EVENTS_FILE
         events.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with events.open("a", encoding="utf-8") as out:
@@ -113,6 +164,12 @@ class Kiosk:
             return (
                 f"暂不可用：本机没有所需的打印设备，请到{item.where_else}办理。",
                 f"Unavailable: this kiosk lacks the printer it needs. Go to {item.where_else_en}.",
+            )
+        if item.certificate and self.link is not None and self.link.state.clock_skew:
+            return (
+                f"暂不可用：本机时间需要校准，暂停出具证明，请到{item.where_else}办理。",
+                f"Unavailable: this kiosk's clock needs correcting before it may issue "
+                f"certificates. Go to {item.where_else_en}.",
             )
         if not item.offline_ok and not self.platform_reachable:
             return (
@@ -200,7 +257,10 @@ class Kiosk:
             )
             return row.number
 
-        return session.submit(commit)
+        number = session.submit(commit)
+        if self.link is not None:
+            self.link.notify()
+        return number
 
     def commit_rating(
         self, session: Session, level: int, contact_consent: bool | None = None
@@ -218,4 +278,6 @@ class Kiosk:
             return rows[-1]
 
         session.rate(level, commit)
+        if self.link is not None:
+            self.link.notify()
         return rows[0]

@@ -25,6 +25,7 @@ from kiosk.config import Config
 from kiosk.core import Kiosk
 from kiosk.session import RATING_LEVELS, Session
 from kiosk.transactions import POOR_LEVELS
+from offline_cache.sync import SyncLimits
 
 RATED_SHARE = 0.6
 CARD_TIMEOUT_S = 30.0
@@ -56,12 +57,23 @@ def synthetic_value(f: Field, rng: random.Random, today: date) -> Any:
 
 
 def run_soak(
-    config: Config, sessions: int, seed: int, out: TextIO, today: Callable[[], date] = today_local
+    config: Config,
+    sessions: int,
+    seed: int,
+    out: TextIO,
+    today: Callable[[], date] = today_local,
+    *,
+    sync: bool = False,
 ) -> SoakSummary:
+    """With `sync`, the sync worker sends in the background meanwhile, as in a running kiosk;
+    the soak still never waits for it, and stops it at the end."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible burn-in, not a secret
     summary = SoakSummary()
     started = time.monotonic()
     kiosk = Kiosk(config, today=today)
+    if sync:
+        # Send as soon as there is something: a burn-in exercises sync while sessions run.
+        kiosk.start_sync(limits=SyncLimits(max_wait_s=0.0))
     try:
         reader = open_reader(config.devices.readers[0])
     except BaseException:

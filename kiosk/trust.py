@@ -234,6 +234,22 @@ class TrustStore:
                 ) from None
         return cls(roots, revoked)
 
+    def check_certificate(self, cert: KioskCertificate, today: date) -> None:
+        """A kiosk's certificate, as a platform checks it at enrolment: issued by one of these
+        roots, valid today, its key not revoked. NotGenuine says why not."""
+        root = self.roots.get(cert.root_id)
+        if root is None:
+            raise NotGenuine("unknown_key", "the kiosk's key is not certified by a known root")
+        try:
+            root.verify(cert.signature, cert.body())
+        except InvalidSignature:
+            raise NotGenuine("altered", "the kiosk certificate's signature is wrong") from None
+        if not cert.not_before <= today <= cert.not_after:
+            raise NotGenuine("key_expired", "the kiosk certificate is not valid today")
+        revoked_from = self.revoked.get(cert.key_id)
+        if revoked_from is not None and today >= revoked_from:
+            raise NotGenuine("revoked", f"the kiosk's key was revoked from {revoked_from}")
+
 
 class TrustStoreError(Exception):
     """This kiosk's own trust store is broken: nothing can be verified until it is mended."""

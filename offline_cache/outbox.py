@@ -455,14 +455,25 @@ class Outbox:
                     (now, key),
                 )
 
-    def recover_stale_leases(self) -> int:
-        """At start-up: rows whose lease expired (their sender died) go back to queued."""
+    def recover_stale_leases(self, owner_is_dead: Callable[[str], bool] | None = None) -> int:
+        """Rows whose sender died go back to queued: those whose lease expired, and, when
+        `owner_is_dead` can tell, those whose owner is known to be gone (a crashed kiosk need
+        not wait out its own leases after a restart)."""
+        now = self._clock()
         with self._tx("recover stale leases") as db:
-            return db.execute(
+            dead = [
+                (now, key)
+                for key, owner, expires in db.execute(
+                    "SELECT key, lease_owner, lease_expires FROM outbox WHERE status = 'sending'"
+                )
+                if expires < now or (owner_is_dead is not None and owner_is_dead(owner))
+            ]
+            db.executemany(
                 "UPDATE outbox SET status = 'queued', lease_owner = NULL, lease_expires = NULL, "
-                "updated_at = ? WHERE status = 'sending' AND lease_expires < ?",
-                (self._clock(), self._clock()),
-            ).rowcount
+                "updated_at = ? WHERE key = ? AND status = 'sending'",
+                dead,
+            )
+            return len(dead)
 
     # --- reading -------------------------------------------------------------------------------
     def get(self, key: str) -> Row | None:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ class KioskApp(App):
     demo = BooleanProperty(False)
     warning_text = StringProperty("")
     toast_text = StringProperty("")
+    network_text = StringProperty("")  # online or not, and what waits to be sent
+    notices = StringProperty("")  # emergency notices from the platform's heartbeat answers
 
     def __init__(self, config: Config, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -87,15 +90,28 @@ class KioskApp(App):
     def build(self) -> Root:
         LabelBase.register("Roboto", FONT, fn_bold=FONT_BOLD)  # every label speaks Chinese
         Window.clearcolor = rgba(T.background)
-        from screens import closing, confirm, form, identify, idle, menu, rating, result, submitting
+        from screens import (
+            closing,
+            confirm,
+            form,
+            identify,
+            idle,
+            lookup,
+            menu,
+            rating,
+            result,
+            submitting,
+        )
 
         root = Root()
         self.manager = ScreenManager(transition=NoTransition())
-        for module in (idle, identify, menu, form, confirm, submitting, result, rating, closing):
+        screens = (idle, identify, menu, form, confirm, submitting, result, rating, closing, lookup)
+        for module in screens:
             self.manager.add_widget(module.SCREEN(name=module.NAME))
         # Screens at the bottom; the warning bar and the call-staff confirmation above them.
         root.add_widget(self.manager, index=len(root.children))
         self._open_devices()
+        self.kiosk.start_sync(report=self._report)  # its own thread; the UI never waits for it
         Clock.schedule_interval(self._tick, TICK_S)
         self._tick(0)
         self.monitor.start()
@@ -198,6 +214,8 @@ class KioskApp(App):
             self.go("result")
         elif current == "result":
             self.end("finished")
+        elif current == "lookup":
+            self.go("menu")
 
     def _back_to_items(self) -> None:
         session = self.session
@@ -232,8 +250,24 @@ class KioskApp(App):
         self.warning_text = ""  # the banner goes at once, not at the next tick
         self.ignore_touches_until = time.monotonic() + TOUCH_GUARD_S
 
+    def _report(self) -> dict[str, Any]:
+        """What the heartbeat tells the platform of this kiosk (read on the sync thread)."""
+        return {
+            "version": version("community-kiosk"),
+            "devices": dict(self.kiosk.out_of_order),  # a copy: the UI thread changes it
+        }
+
     def _tick(self, _dt: float) -> None:
         self.clock_text = now_local().strftime("%m月%d日 %H:%M")
+        state = self.kiosk.sync_state  # a snapshot the sync thread replaces; no I/O here
+        waiting = f" · 待上传 {state.queued} 件" if state.queued else ""
+        if state.paused:
+            self.network_text = "● 数据上传已暂停，业务照常受理，请工作人员处理" + waiting
+        elif self.kiosk.platform_reachable:
+            self.network_text = "● 网络正常" + waiting
+        else:
+            self.network_text = "○ 网络中断，业务照常受理，恢复后自动上传" + waiting
+        self.notices = "\n".join(f"【通知】{text}" for text in state.notices[:3])
         session = self.session
         if session is None:
             return

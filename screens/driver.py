@@ -144,6 +144,12 @@ class Driver:
 
     def identify(self) -> Iterator[Wait | float]:
         yield self.on("idle")
+        # The idle screen says whether the kiosk is online: wait for the sync worker's first
+        # answer (the demo's platform runs on loopback), then for the clock tick that shows it.
+        yield lambda: self.app.kiosk.sync_state.online is not None
+        yield lambda: self.app.network_text.startswith(
+            "●" if self.app.kiosk.sync_state.online else "○"
+        )
         yield self.frames(5)
         self.shot("idle")
         started = time.monotonic()

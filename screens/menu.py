@@ -36,6 +36,9 @@ class MenuScreen(ResidentScreen):
                 button = KButton(text=f"{CATEGORIES[code][0]}（{len(items)}项）")
                 button.bind(on_release=lambda _b, c=code: self.show(c))
                 box.add_widget(button)
+            lookup = KButton(text="查询我的办件进度")
+            lookup.bind(on_release=lambda _b: app.go("lookup"))
+            box.add_widget(lookup)
             return
         self.prompt = f"{CATEGORIES[self.category][0]}：请选择要办理的事项"
         for item in groups[self.category]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
+from tests.harness.chaos_proxy import ChaosProxy
 from tests.harness.services import (
     Service,
     ServiceUnavailable,
@@ -75,3 +77,19 @@ def cupsd() -> Iterator[Service]:
 def pty_pair() -> Iterator[Service]:
     """A fresh socat pty pair for each test: KIOSK_TEST_PTY_HOST and KIOSK_TEST_PTY_DEVICE."""
     yield from _service(start_pty_pair)
+
+
+@pytest.fixture
+def chaos_proxy() -> Iterator[Callable[..., ChaosProxy]]:
+    """`chaos_proxy(upstream_port, **kwargs)` starts a ChaosProxy; each one stops at teardown."""
+    proxies: list[ChaosProxy] = []
+
+    def make(upstream_port: int, **kwargs: Any) -> ChaosProxy:
+        proxy = ChaosProxy(upstream_port, **kwargs)
+        proxies.append(proxy)
+        proxy.start()
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.stop()

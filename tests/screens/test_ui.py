@@ -11,6 +11,7 @@ from typing import Any
 
 from PIL import Image
 
+from offline_cache.platform_server import Store
 from tests.harness.services import Service
 
 HERE = Path(__file__).parent
@@ -35,10 +36,10 @@ def test_every_resident_screen_meets_the_tokens_and_the_wipe_leaves_nothing(
     xvfb: Service, tmp_path: Path
 ) -> None:
     assert os.environ.get("DISPLAY"), "the UI tests need the harness's Xvfb"
-    (tmp_path / "d").mkdir()
-    (tmp_path / "d" / "notices.txt").write_text(
-        "今日14:00-16:00停水，请合理安排。\n", encoding="utf-8"
-    )
+    # An emergency notice on the demo's platform reaches the idle screen with the heartbeat.
+    store = Store(tmp_path / "d" / "platform")
+    store.add_notice("n1", "今日14:00-16:00停水，请合理安排。")
+    store.close()
     result = run(
         [sys.executable, str(HERE / "ui_check.py"), str(tmp_path / "report.json")], tmp_path
     )
@@ -53,12 +54,14 @@ def test_every_resident_screen_meets_the_tokens_and_the_wipe_leaves_nothing(
     assert report["warning_seconds"] >= 20
     assert report["continued_after_one_tap"] is True
     assert report["call_staff_confirmation"].startswith("已发出呼叫")
-    (event,) = report["call_staff_events"]
-    assert json.loads(event)["screen"] == "result"
+    events = [json.loads(line) for line in report["call_staff_events"]]
+    (event,) = [e for e in events if e["kind"] == "call_staff"]
+    assert event["screen"] == "result"
     assert report["leftovers"] == []
     assert report["session_after_wipe"] is False
     idle = "\n".join(report["idle_texts"])
     assert "【通知】今日14:00-16:00停水，请合理安排。" in idle
+    assert "● 网络正常" in idle
     assert "人工窗口 工作日 8:30-12:00，14:00-17:30" in idle
     assert "个人信息保护提示" in idle
     assert len(report["summary"]["transactions"]) == 1  # the double tap made one
@@ -116,6 +119,8 @@ def test_less_common_paths_through_the_screens(xvfb: Service, tmp_path: Path) ->
     assert "居家养老服务预约" in report["after_double_tap"]
     # 返回 on the first question goes back to the items of the same category.
     assert report["back_from_first_question"] == ["menu", "elderly"]
+    # The lookup answers from the platform (online in demo), then 返回 goes back to the menu.
+    assert report["lookup"] == ["没有查到您在本机办理过的业务。", ""]
     # An item with no questions goes straight to the confirm screen and commits.
     assert report["no_field_item_screen"] == "confirm"
     assert len(report["no_field_item_committed"]) == 1

@@ -41,6 +41,15 @@ class Paths(Driver):
         tap(self.screen.ids.start)
         yield self.on("menu")
         yield self.frames()
+        # 查询我的办件进度: this resident has done nothing here yet; then back to the menu.
+        tap(button_with(self.screen, "查询我的办件进度"))
+        yield self.on("lookup")
+        yield lambda: not self.screen.found.startswith("正在查询")
+        self.facts["lookup"] = [self.screen.found, self.screen.source]
+        yield self.frames()
+        tap(self.screen.ids.back)
+        yield self.on("menu")
+        yield self.frames()
         self.quick_double_tap(button_with(self.screen, "养老服务"))
         yield self.frames()
         self.facts["after_double_tap"] = [

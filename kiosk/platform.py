@@ -1,0 +1,175 @@
+"""The kiosk's link to the platform: its credentials, the sync worker, and status lookups.
+
+offline_cache holds the contract, the client and the worker but knows nothing of keys or
+configuration; this module gives them the kiosk's identity (kiosk.trust) and settings. In demo
+mode with the default platform address, the reference platform is started on loopback beside
+the kiosk, so a demonstration shows a kiosk that is really online and really sends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from kiosk.config import DEMO_PLATFORM_URL, Config
+from kiosk.trust import NotGenuine, demo_signer, kiosk_signer
+from offline_cache.client import Credentials, PlatformClient, PlatformError
+from offline_cache.outbox import Outbox, OutboxError
+from offline_cache.sync import EventSink, SyncLimits, SyncState, SyncWorker
+
+log = logging.getLogger("kiosk.platform")
+DEMO_PLATFORM_DIR = "platform"  # the demo's reference platform keeps its data here
+STATUS_WORDS = {
+    "queued": "已受理，等待上传",
+    "sending": "正在上传",
+    "accepted": "已提交办理部门",
+    "rejected": "未被受理",
+    "completed": "已办结",
+    "in_progress": "办理中",
+}
+
+
+def credentials(config: Config, today: date) -> Credentials:
+    """The kiosk's key and certificate as the platform client needs them."""
+    data, kiosk_id, hall = config.data_dir, config.kiosk.id, config.kiosk.hall_name
+    signer, _ = (demo_signer if config.demo else kiosk_signer)(data, kiosk_id, hall, today)
+    public = signer.private_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    return Credentials(
+        kiosk_id, hall, public, signer.private_key.sign, certificate=signer.certificate.encode()
+    )
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One earlier transaction, as a resident may see it (their own, after a card read)."""
+
+    number: str
+    item_name: str
+    status: str  # in words
+    source: str  # "platform" or "local"
+
+
+@dataclass(frozen=True)
+class Lookups:
+    entries: list[Lookup]
+    asked_platform: bool  # False: offline, the entries are this kiosk's own records only
+
+
+class PlatformLink:
+    def __init__(
+        self,
+        config: Config,
+        outbox: Outbox,
+        *,
+        today: date,
+        on_event: EventSink | None = None,
+        report: Callable[[], Mapping[str, Any]] | None = None,
+        limits: SyncLimits | None = None,
+    ) -> None:
+        self.config, self.outbox = config, outbox
+        self._reference: Any = None  # the demo's in-process reference platform
+        self.worker: SyncWorker | None = None
+        self.problem: str | None = None
+        url = config.platform.url
+        if config.demo and url == DEMO_PLATFORM_URL:
+            from offline_cache import platform_server  # only the demo pays for Flask
+
+            self._reference = platform_server.start(config.data_dir / DEMO_PLATFORM_DIR, quiet=True)
+            url = self._reference.url
+        try:
+            creds = credentials(config, today)
+            ca = Path(config.platform.ca_bundle) if config.platform.ca_bundle else None
+            self.client = PlatformClient(
+                url, creds, timeout_s=config.platform.timeout_s, ca_bundle=ca
+            )
+        except (NotGenuine, PlatformError) as error:
+            # No certified key: the kiosk still takes transactions; they wait in the outbox.
+            self.problem = f"sync is off: {error}"
+            log.error("%s", self.problem)
+            self.close()
+            return
+        self.worker = SyncWorker(
+            outbox,
+            self.client,
+            limits=limits or SyncLimits(heartbeat_s=float(config.platform.heartbeat_s)),
+            on_event=on_event,
+            report=report,
+        )
+
+    @property
+    def state(self) -> SyncState:
+        if self.worker is None:
+            return SyncState(online=False, paused=self.problem)
+        return self.worker.state
+
+    def start(self) -> None:
+        if self.worker is not None:
+            self.worker.start()
+
+    def notify(self) -> None:
+        if self.worker is not None:
+            self.worker.notify()
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.client.close()
+        if self._reference is not None:
+            self._reference.stop()
+            self._reference = None
+
+    def lookup(self, id_number: str) -> Lookups:
+        """A resident's earlier transactions: from the platform when it answers, with what is
+        still only in the local queue; from the local queue alone when offline."""
+        local = local_lookup(self.outbox, id_number)
+        if self.worker is None or self.state.paused:
+            return Lookups(local, asked_platform=False)
+        try:
+            found = self.client.query(id_number)
+        except PlatformError as error:
+            log.info("lookup falls back to the local queue: %s", error)
+            return Lookups(local, asked_platform=False)
+        remote = [
+            Lookup(
+                str(t.get("number", "")),
+                str(t.get("item_name", "")),
+                STATUS_WORDS.get(str(t.get("status")), str(t.get("status"))),
+                "platform",
+            )
+            for t in found
+            if isinstance(t, dict)
+        ]
+        known = {r.number for r in remote}
+        return Lookups([e for e in local if e.number not in known] + remote, asked_platform=True)
+
+
+def local_lookup(outbox: Outbox, id_number: str) -> list[Lookup]:
+    """A resident's transactions in this kiosk's own queue, newest first (rows whose personal
+    part was purged after retention can no longer be matched, by design)."""
+    try:
+        rows = outbox.rows()
+        found = []
+        for row in reversed(rows):
+            if row.kind != "transaction":
+                continue
+            personal = outbox.personal(row)
+            applicant = (personal or {}).get("applicant") or {}
+            if applicant.get("id_number", "").upper() != id_number.upper():
+                continue
+            words = STATUS_WORDS[row.status]
+            if row.status == "rejected" and row.reject_reason:
+                words += f"：{row.reject_reason}"
+            name = str(row.payload.get("item_name", ""))
+            found.append(Lookup(row.number, name, words, "local"))
+    except OutboxError as error:
+        log.warning("lookup in the local queue failed: %s", error)
+        return []
+    return found

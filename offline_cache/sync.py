@@ -1,0 +1,448 @@
+"""The sync worker: takes what the outbox holds to the platform, each item exactly once.
+
+Exactly once is the outbox's lease plus the platform's idempotency key: a row is leased
+(owner, expiry) before it is sent and marked accepted only after the platform answered for it; a
+sender that dies leaves a lease that expires, and the next sender sends the row again under the
+same key, which the platform answers `duplicate`, never a second record. So a crash, a reset or
+a lost answer can only cause a re-send, and a re-send is harmless.
+
+What an answer means is the contract's (contract/platform.yaml), sorted by the client:
+- per item: accepted or duplicate → accepted; rejected → rejected for good, staff told why;
+- KioskRefused (401/403, clock skew): nothing is rejected; sync pauses for the whole kiosk,
+  staff are alerted, and a heartbeat probes now and then whether it was put right;
+- BatchRefused (413, a 400 for the batch): split in halves; a lone item is rejected;
+- Transient (anything else): the rows go back to the queue; the next try waits a capped,
+  exponentially growing, fully jittered time, and never less than Retry-After.
+
+It runs on its own thread and never on the UI's; screens read `state`, a frozen snapshot that
+is replaced, never mutated. `kiosk queue sync` uses the same worker without the thread, and may
+run beside a kiosk's worker on the same outbox: leases keep them off each other's rows.
+"""
+
+from __future__ import annotations
+
+import binascii
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from offline_cache.client import (
+    BatchRefused,
+    ClockSkew,
+    KioskRefused,
+    PlatformClient,
+    PlatformError,
+    Result,
+    Transient,
+    body_bytes,
+    unb64,
+)
+from offline_cache.outbox import Outbox, OutboxError, Row
+
+log = logging.getLogger("kiosk.sync")
+
+# kind ("rejected", "sync_paused", "sync_resumed", "notices"), fields without personal data
+EventSink = Callable[[str, Mapping[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class SyncLimits:
+    batch_items: int = 50
+    batch_bytes: int = 512 * 1024  # about what one slow rural uplink sends in a few seconds
+    max_wait_s: float = 2.0  # a lone item waits this long for others to share its request
+    lease_s: float = 90.0  # longer than any one request may take (client timeout)
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 300.0
+    heartbeat_s: float = 60.0
+    poll_s: float = 5.0  # how often an idle worker looks at the outbox without being told
+    pause_probe_s: float = 300.0  # how often a paused worker asks whether it may resume
+
+
+@dataclass(frozen=True)
+class SyncState:
+    online: bool | None = None  # None until the first answer or failure
+    paused: str | None = None  # why sync is paused (401/403/clock), for staff
+    clock_skew: bool = False  # certificates must not be issued while this holds
+    queued: int = 0  # waiting or in flight
+    rejected: int = 0
+    notices: tuple[str, ...] = ()
+    last_contact: float | None = None  # wall-clock time of the last answer
+    delivered: int = 0  # accepted or duplicate, by this worker since it started
+    # Configuration the platform pushed and signed, waiting for staff to accept it.
+    offered_config: Mapping[str, Any] | None = None
+
+
+@dataclass
+class Progress:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    failures: int = 0
+    batches: int = 0
+    codes: dict[str, int] = field(default_factory=dict)
+
+
+def new_owner() -> str:
+    """A lease owner unique to this process and worker, readable in `queue list`."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True only when the owner was a process on this machine that no longer exists; a dead
+    process cannot be sending, so its leases may be taken back at once. Anything unsure (another
+    host, a live or reused pid) waits for the lease to expire."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists, but another user's
+    return False
+
+
+class SyncWorker:
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: PlatformClient,
+        *,
+        limits: SyncLimits | None = None,
+        owner: str | None = None,
+        on_event: EventSink | None = None,
+        report: Callable[[], Mapping[str, Any]] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.outbox, self.client = outbox, client
+        self.limits = limits or SyncLimits()
+        self.owner = owner or new_owner()
+        self._on_event = on_event
+        self._report = report or dict
+        self._monotonic = monotonic
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
+        self.state = SyncState()
+        self.progress = Progress()
+        self._enrolled = False
+        self._platform_key = ""
+        self._failures = 0
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- the thread ----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._refresh_counts()
+            self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop after the request in flight (bounded by the client's timeout)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def notify(self) -> None:
+        """Something was committed: look at the outbox now rather than at the next poll."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        next_heartbeat = 0.0
+        while not self._stop.is_set():
+            wait = self.limits.poll_s
+            try:
+                if self.state.paused:
+                    wait = self.limits.pause_probe_s
+                    self._probe()
+                    continue
+                if self._monotonic() >= next_heartbeat:
+                    self._heartbeat()
+                    next_heartbeat = self._monotonic() + self.limits.heartbeat_s
+                wait = self._send_ready(wait)
+                self._failures = 0
+            except Transient as error:
+                wait = self._backoff(error.retry_after)
+                log.info("sync will retry in %.1f s: %s", wait, error)
+                self._set(online=False)
+            except KioskRefused as error:
+                self._pause(error)
+            except (OutboxError, PlatformError) as error:
+                wait = self._backoff(None)
+                log.warning("sync could not run: %s", error)
+            except Exception:
+                # The thread must outlive any surprise: a dead sync thread loses nothing but
+                # would leave the queue growing unseen.
+                wait = self._backoff(None)
+                log.exception("sync failed unexpectedly; retrying in %.1f s", wait)
+            finally:
+                self._refresh_counts()
+                if not self._stop.is_set():
+                    self._sleep(wait)
+
+    def _sleep(self, seconds: float) -> None:
+        # Only a backoff or a pause ignores notify(): new rows must not hammer a failing platform.
+        if self._failures == 0 and not self.state.paused:
+            self._wake.wait(seconds)
+        else:
+            self._stop.wait(seconds)
+        self._wake.clear()
+
+    def _backoff(self, retry_after: float | None) -> float:
+        """Capped exponential backoff with full jitter, never shorter than Retry-After."""
+        self._failures += 1
+        ceiling = min(
+            self.limits.backoff_cap_s, self.limits.backoff_base_s * 2 ** min(self._failures, 30)
+        )
+        delay = self._rng.uniform(0, ceiling)
+        return max(delay, retry_after or 0.0)
+
+    # --- one pass ------------------------------------------------------------------------------
+    def _send_ready(self, idle_wait: float) -> float:
+        """Send every batch that is full or old enough; returns how long to wait next."""
+        while not self._stop.is_set():
+            status = self.outbox.status()
+            age = float(status["oldest_queued_age_s"] or 0.0)
+            if status["queued"] == 0:
+                return idle_wait
+            if status["queued"] < self.limits.batch_items and age < self.limits.max_wait_s:
+                return max(0.05, self.limits.max_wait_s - age)
+            if not self.send_batch():
+                if self.outbox.recover_stale_leases(owner_is_dead):
+                    continue
+                return idle_wait  # queued rows exist but none can go yet (ratings waiting)
+        return idle_wait
+
+    def send_batch(self) -> int:
+        """Lease one batch and send it; returns how many rows it leased."""
+        self._ensure_enrolled()
+        rows = self.outbox.lease(
+            self.owner, limit=self.limits.batch_items, lease_s=self.limits.lease_s
+        )
+        if not rows:
+            return 0
+        items: list[dict[str, Any]] = []
+        keep: list[Row] = []
+        size = 0
+        for row in rows:
+            item = self._item(row)
+            item_size = len(body_bytes(item))
+            if keep and size + item_size > self.limits.batch_bytes:
+                self._release([row])
+                continue
+            items.append(item)
+            keep.append(row)
+            size += item_size
+        self._send(keep, items)
+        return len(rows)
+
+    def _send(self, rows: Sequence[Row], items: Sequence[Mapping[str, Any]]) -> None:
+        try:
+            results = self.client.submit(items)
+        except BatchRefused as error:
+            if len(rows) == 1:
+                self._apply(rows, [Result(rows[0].key, "rejected", error.code, error.reason)])
+                return
+            half = len(rows) // 2
+            self._send(rows[:half], items[:half])
+            self._send(rows[half:], items[half:])
+            return
+        except KioskRefused as error:
+            if error.code == "NOT_ENROLLED" and self._enrolled:
+                self._enrolled = False  # the platform lost us: enrol again, then retry
+            self._release(rows)
+            raise
+        except BaseException:
+            self._release(rows)
+            raise
+        self._set(online=True, last_contact=time.time(), clock_skew=False)
+        self._apply(rows, results)
+
+    def _apply(self, rows: Sequence[Row], results: Sequence[Result]) -> None:
+        p = self.progress
+        p.batches += 1
+        for row, result in zip(rows, results, strict=True):
+            try:
+                if result.delivered:
+                    self.outbox.accept(row.key, self.owner)
+                    if result.outcome == "duplicate":
+                        p.duplicates += 1
+                    else:
+                        p.accepted += 1
+                    self._set(delivered=self.state.delivered + 1)
+                else:
+                    self.outbox.reject(row.key, self.owner, result.code, result.reason)
+                    p.rejected += 1
+                    p.codes[result.code] = p.codes.get(result.code, 0) + 1
+                    log.warning("%s %s rejected: %s", row.kind, row.number, result.code)
+                    self._event(
+                        "rejected",
+                        {
+                            "number": row.number,
+                            "row_kind": row.kind,
+                            "code": result.code,
+                            "reason": result.reason,
+                        },
+                    )
+            except OutboxError:
+                # Our lease expired and another sender took the row: it will get `duplicate`
+                # and finish it; nothing is lost or doubled.
+                log.info("row %s was taken over by another sender", row.number)
+
+    def _item(self, row: Row) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "key": row.key,
+            "kind": row.kind,
+            "number": row.number,
+            "created_at": row.created_at,
+            "payload": dict(row.payload),
+        }
+        if row.parent_key:
+            item["parent_key"] = row.parent_key
+        personal = self.outbox.personal(row)
+        if personal is not None:
+            item["personal"] = personal
+        return item
+
+    def _release(self, rows: Sequence[Row]) -> None:
+        for row in rows:
+            # OutboxError: already taken over by another sender after our lease expired.
+            with contextlib.suppress(OutboxError):
+                self.outbox.release(row.key, self.owner)
+
+    # --- the kiosk's standing with the platform ---------------------------------------------
+    def _ensure_enrolled(self) -> None:
+        if not self._enrolled:
+            answer = self.client.enrol()
+            self._platform_key = str(answer["platform_key"])
+            self._enrolled = True
+
+    def _offered(self, pushed: Any) -> dict[str, Any] | None:
+        """Configuration in a heartbeat answer, if the platform's key really signed it; it is
+        only offered: local staff settings win unless staff accept it."""
+        if not isinstance(pushed, dict):
+            return None
+        alg, _, key_text = self._platform_key.partition(":")
+        sig_alg, _, signature = str(pushed.get("signature", "")).partition(":")
+        try:
+            if alg != "Ed25519" or sig_alg != alg:
+                raise ValueError(f"unknown algorithm {sig_alg!r}")
+            body = unb64(str(pushed.get("body", "")))
+            Ed25519PublicKey.from_public_bytes(unb64(key_text)).verify(unb64(signature), body)
+            offered = json.loads(body)
+        except (ValueError, InvalidSignature, binascii.Error) as error:
+            log.warning("pushed configuration ignored: not signed by the platform (%s)", error)
+            return None
+        return offered if isinstance(offered, dict) else None
+
+    def _heartbeat(self) -> None:
+        self._ensure_enrolled()
+        answer = self.client.heartbeat(
+            {"version": "", **self._report(), "queue": _queue(self.outbox.status())}
+        )
+        notices = tuple(
+            str(n["text"]) for n in answer.get("notices", []) if isinstance(n, dict) and "text" in n
+        )
+        if notices != self.state.notices:
+            self._event("notices", {"count": len(notices)})
+        offered = self._offered(answer.get("configuration"))
+        if offered is not None and offered != self.state.offered_config:
+            self._event("configuration_offered", {"keys": sorted(offered)})
+        self._set(
+            online=True,
+            last_contact=time.time(),
+            notices=notices,
+            clock_skew=False,
+            offered_config=offered,
+        )
+
+    def _probe(self) -> None:
+        """While paused: ask (a heartbeat) whether the platform takes this kiosk again."""
+        try:
+            self._enrolled = False
+            self._heartbeat()
+        except KioskRefused as error:
+            self._set(paused=str(error), clock_skew=isinstance(error, ClockSkew))
+            return
+        except PlatformError:
+            return
+        log.warning("sync resumed")
+        self._set(paused=None)
+        self._event("sync_resumed", {})
+
+    def _pause(self, error: KioskRefused) -> None:
+        if self.state.paused is None:
+            log.error("sync paused: %s", error)
+            self._event("sync_paused", {"status": error.status, "code": error.code})
+        self._set(paused=str(error), clock_skew=isinstance(error, ClockSkew), online=True)
+
+    # --- `kiosk queue sync` -------------------------------------------------------------------
+    def sync_until_empty(self, timeout_s: float) -> bool:
+        """Send until nothing is waiting, or `timeout_s` passed, or the platform refused this
+        kiosk; True when nothing is left queued."""
+        deadline = self._monotonic() + timeout_s
+        self.outbox.recover_stale_leases(owner_is_dead)
+        while True:
+            try:
+                if not self.send_batch():
+                    # Leases of a sender that died count as queued, not as in flight.
+                    if self.outbox.recover_stale_leases(owner_is_dead):
+                        continue
+                    counts = self.outbox.status()
+                    if counts["queued"] + counts["sending"] == 0:
+                        return True
+                    wait = 0.5  # rows leased by another sender, or ratings awaiting them
+                else:
+                    self._failures = 0
+                    continue
+            except Transient as error:
+                wait = self._backoff(error.retry_after)
+                log.info("retry in %.1f s: %s", wait, error)
+            except KioskRefused as error:
+                self._pause(error)
+                return False
+            remaining = deadline - self._monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(wait, remaining))
+
+    # --- the snapshot ---------------------------------------------------------------------------
+    def _refresh_counts(self) -> None:
+        try:
+            counts = self.outbox.status()
+        except OutboxError:
+            return
+        self._set(queued=counts["queued"] + counts["sending"], rejected=counts["rejected"])
+
+    def _set(self, **changes: Any) -> None:
+        self.state = replace(self.state, **changes)
+
+    def _event(self, kind: str, fields: Mapping[str, Any]) -> None:
+        if self._on_event is not None:
+            try:
+                self._on_event(kind, fields)
+            except Exception:
+                log.exception("could not record the %s event", kind)
+
+
+def _queue(status: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: status[k] for k in ("queued", "sending", "accepted", "rejected")} | {
+        "oldest_queued_age_s": status["oldest_queued_age_s"]
+    }

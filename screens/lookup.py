@@ -1,0 +1,62 @@
+"""Lookup: the resident's earlier transactions and where they stand, found by the card they
+presented; from the platform when it answers, from this kiosk's own queue when it does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.properties import StringProperty
+
+from kiosk.platform import Lookups
+from screens.widgets import ResidentScreen
+
+Builder.load_file(str(Path(__file__).with_name("lookup.kv")))
+NAME = "lookup"
+SHOWN = 6  # more would need scrolling, which many elderly residents do not attempt
+
+
+class LookupScreen(ResidentScreen):
+    found = StringProperty("")
+    source = StringProperty("")
+
+    def enter(self) -> None:
+        app = App.get_running_app()
+        self.found, self.source = "正在查询，请稍候……", ""
+        session = app.session
+        if session is None or session.identity is None:
+            return
+        generation = session.generation
+        id_number = session.identity.id_number
+        app.run_in_background(
+            lambda: app.kiosk.lookup(id_number), lambda result: self._show(result, generation)
+        )
+
+    def _show(self, result: Any, generation: int) -> None:
+        app = App.get_running_app()
+        if app.session is None or app.session.generation != generation:
+            return  # the resident left meanwhile: show nothing of theirs to the next one
+        if isinstance(result, Exception):
+            self.found = "暂时无法查询，请稍后再试或咨询工作人员。"
+            return
+        found: Lookups = result
+        entries = found.entries
+        if not entries:
+            self.found = "没有查到您在本机办理过的业务。"
+        else:
+            self.found = "\n\n".join(
+                f"{e.item_name}\n受理编号：{e.number}\n状态：{e.status}" for e in entries[:SHOWN]
+            )
+        self.source = (
+            ""
+            if found.asked_platform
+            else "网络暂时中断，以上为本机记录；联网后可查到办理部门的最新进度。"
+        )
+
+    def wipe(self) -> None:
+        self.found, self.source = "", ""
+
+
+SCREEN = LookupScreen

@@ -1,0 +1,301 @@
+"""The sync worker against the reference platform on loopback, with real outbox files: what each
+kind of answer does to the queue, the pause, the split, the backoff, and sharing the outbox."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from offline_cache.client import Credentials, PlatformClient, Transient, b64
+from offline_cache.outbox import Outbox
+from offline_cache.platform_server import Faults, Running, Store, stats
+from offline_cache.sync import SyncLimits, SyncWorker
+from tests.harness.chaos_proxy import ChaosProxy
+from tests.offline_cache.platform_kit import credentials, enqueue, platform
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Iterator[Outbox]:
+    box = Outbox(tmp_path / "kiosk" / "outbox.sqlite3", min_free_bytes=0)
+    yield box
+    box.close()
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
+    with platform(tmp_path / "platform", reject_items=frozenset({"closed-item"})) as p:
+        yield p
+
+
+class Events:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, kind: str, fields: Mapping[str, Any]) -> None:
+        self.seen.append((kind, dict(fields)))
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.seen]
+
+
+def worker_for(
+    outbox: Outbox, url: str, creds: Credentials | None = None, **kwargs: Any
+) -> tuple[SyncWorker, PlatformClient]:
+    client = PlatformClient(url, creds or credentials(), timeout_s=kwargs.pop("timeout_s", 5.0))
+    return SyncWorker(outbox, client, **kwargs), client
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def test_a_permanent_rejection_reaches_staff_with_its_reason_and_is_never_retried(
+    outbox: Outbox, running: Running, tmp_path: Path
+) -> None:
+    (closed,) = enqueue(outbox, 1, item="closed-item")  # rated, too: the rating must not go
+    enqueue(outbox, 2)
+    events = Events()
+    worker, client = worker_for(outbox, running.url, on_event=events)
+    try:
+        assert worker.sync_until_empty(20)
+        row = outbox.get(closed)
+        assert row is not None
+        assert (row.status, row.reject_code) == ("rejected", "ITEM_CLOSED")
+        assert row.reject_reason == "该事项已停止自助受理，请到窗口办理"
+        rating = outbox.get(f"{closed}:rating")
+        assert rating is not None
+        assert (rating.status, rating.reject_code) == (
+            "rejected",
+            "PARENT_REJECTED",
+        )
+        assert (
+            "rejected",
+            {
+                "number": row.number,
+                "row_kind": "transaction",
+                "code": "ITEM_CLOSED",
+                "reason": "该事项已停止自助受理，请到窗口办理",
+            },
+        ) in events.seen
+        # Nothing is left to send: a second pass sends nothing at all.
+        worker.progress.batches = 0
+        assert worker.sync_until_empty(5)
+        assert worker.progress.batches == 0
+    finally:
+        client.close()
+    held = stats(tmp_path / "platform")
+    assert closed not in held["transaction_keys"]
+    assert f"{closed}:rating" not in held["rating_keys"]
+    assert (held["transactions"], held["ratings"]) == (2, 2)
+
+
+def test_a_401_pauses_sync_for_the_whole_kiosk_and_alerts_instead_of_rejecting(
+    outbox: Outbox, running: Running
+) -> None:
+    keys = enqueue(outbox, 5)
+    # The key the kiosk enrols is not the one it signs with (a replaced key file, say).
+    enrolled, signing = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    creds = credentials(key=enrolled)
+    wrong = Credentials(creds.kiosk_id, creds.hall, creds.public_key, signing.sign)
+    events = Events()
+    worker, client = worker_for(outbox, running.url, wrong, on_event=events)
+    try:
+        assert not worker.sync_until_empty(20)
+        assert worker.state.paused is not None
+        assert "BAD_SIGNATURE" in worker.state.paused
+        assert events.kinds() == ["sync_paused"]
+        assert events.seen[0][1] == {"status": 401, "code": "BAD_SIGNATURE"}
+        # The queue is intact: nothing rejected, nothing leased, everything will go later.
+        assert {outbox.get(k).status for k in keys} == {"queued"}  # type: ignore[union-attr]
+        assert outbox.status()["rejected"] == 0
+    finally:
+        client.close()
+
+
+def test_the_background_worker_pauses_on_revocation_and_leaves_the_queue_alone(
+    outbox: Outbox, running: Running, tmp_path: Path
+) -> None:
+    enqueue(outbox, 3)
+    events = Events()
+    worker, client = worker_for(
+        outbox, running.url, on_event=events, limits=SyncLimits(max_wait_s=0, pause_probe_s=0.2)
+    )
+    store = Store(tmp_path / "platform")
+    try:
+        worker.start()
+        assert wait_for(lambda: outbox.status()["accepted"] == 6)
+        store.revoke("TEST-0001")
+        enqueue(outbox, 2)
+        worker.notify()
+        assert wait_for(lambda: worker.state.paused is not None)
+        assert "KIOSK_REVOKED" in str(worker.state.paused)
+        time.sleep(0.5)  # it probes, and stays paused
+        assert outbox.status()["queued"] == 4
+        assert outbox.status()["rejected"] == 0
+        assert events.kinds().count("sync_paused") == 1
+    finally:
+        worker.stop()
+        client.close()
+        store.close()
+
+
+def test_413_splits_the_batch_until_the_platform_takes_it(outbox: Outbox, tmp_path: Path) -> None:
+    enqueue(outbox, 10, rate=False)
+    with platform(tmp_path / "small", max_batch=3) as small:
+        worker, client = worker_for(outbox, small.url)
+        try:
+            assert worker.sync_until_empty(20)
+        finally:
+            client.close()
+    assert worker.progress.accepted == 10
+    assert worker.progress.rejected == 0
+    assert worker.progress.batches >= 4  # 10 → 5+5 → 2+3+2+3
+    assert stats(tmp_path / "small")["transactions"] == 10
+
+
+def test_backoff_is_full_jitter_capped_and_never_shorter_than_retry_after(outbox: Outbox) -> None:
+    client = PlatformClient("http://127.0.0.1:9", credentials())
+    limits = SyncLimits(backoff_base_s=1.0, backoff_cap_s=60.0)
+    worker = SyncWorker(outbox, client, limits=limits, rng=random.Random(7))
+    try:
+        for failures in range(1, 12):
+            ceiling = min(60.0, 2.0**failures)
+            draws = []
+            for _ in range(300):
+                worker._failures = failures - 1
+                draws.append(worker._backoff(None))
+            assert all(0 <= d <= ceiling for d in draws)
+            # Full jitter: spread over the whole range, not bunched near the ceiling.
+            assert min(draws) < ceiling * 0.1
+            assert max(draws) > ceiling * 0.9
+        worker._failures = 0
+        assert worker._backoff(42.0) >= 42.0
+    finally:
+        client.close()
+
+
+def test_429_and_503_carry_retry_after_to_the_worker(tmp_path: Path) -> None:
+    with platform(tmp_path / "busy", faults=Faults(fail_rate=1.0, seed=1)) as busy:
+        client = PlatformClient(busy.url, credentials())
+        seen = set()
+        try:
+            for _ in range(20):
+                try:
+                    client.enrol()
+                except Transient as error:
+                    seen.add((str(error).split("HTTP ")[1].split()[0], error.retry_after))
+        finally:
+            client.close()
+    assert {("429", 1.0), ("503", 1.0), ("500", None)} == seen
+
+
+def test_notices_arrive_with_the_heartbeat(
+    outbox: Outbox, running: Running, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "platform")
+    store.add_notice("n1", "今日下午系统维护，暂停办理社保业务")
+    store.close()
+    events = Events()
+    worker, client = worker_for(outbox, running.url, on_event=events)
+    try:
+        worker._heartbeat()
+    finally:
+        client.close()
+    assert worker.state.notices == ("今日下午系统维护，暂停办理社保业务",)
+    assert worker.state.online is True
+    assert ("notices", {"count": 1}) in events.seen
+
+
+def test_a_silent_platform_blocks_no_commit_and_the_worker_stops_promptly(
+    outbox: Outbox, running: Running
+) -> None:
+    with ChaosProxy(running.port, fault_rate=1.0, faults=("silence",), silence_s=30) as proxy:
+        worker, client = worker_for(
+            outbox, proxy.url, timeout_s=2.0, limits=SyncLimits(max_wait_s=0)
+        )
+        try:
+            worker.start()
+            assert wait_for(lambda: proxy.counts["silence"] >= 1)
+            started = time.monotonic()
+            enqueue(outbox, 20)
+            worker.notify()
+            assert time.monotonic() - started < 2.0  # commits never wait on the network
+            stopping = time.monotonic()
+            worker.stop()
+            assert time.monotonic() - stopping < 3.0
+            assert not any(t.name == "sync" and t.is_alive() for t in threading.enumerate())
+            assert worker.state.online is False
+        finally:
+            client.close()
+    assert outbox.status()["queued"] == 40
+    assert outbox.status()["sending"] == 0
+
+
+def test_two_senders_on_one_outbox_send_each_row_once(tmp_path: Path, running: Running) -> None:
+    path = tmp_path / "kiosk" / "outbox.sqlite3"
+    first, second = Outbox(path, min_free_bytes=0), Outbox(path, min_free_bytes=0)
+    enqueue(first, 60)
+    kiosk = credentials()  # one kiosk, two senders: its running worker and `kiosk queue sync`
+    workers = [
+        worker_for(box, running.url, kiosk, limits=SyncLimits(batch_items=5))
+        for box in (first, second)
+    ]
+    results: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda w=w: results.append(w.sync_until_empty(30)))
+        for w, _ in workers
+    ]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(40)
+    finally:
+        for _, client in workers:
+            client.close()
+    held = stats(tmp_path / "platform")
+    try:
+        assert results == [True, True]
+        assert (held["transactions"], held["ratings"]) == (60, 60)
+        # Leases kept them apart: neither sent what the other held.
+        assert held["duplicate_submissions"] == 0
+        assert all(w.progress.accepted > 0 for w, _ in workers)
+        assert first.status()["accepted"] == 120
+    finally:
+        first.close()
+        second.close()
+
+
+def test_signed_configuration_is_offered_and_a_forged_one_ignored(
+    outbox: Outbox, running: Running, tmp_path: Path
+) -> None:
+    pushed = {"counter_hours": "工作日 9:00-17:00"}
+    (tmp_path / "platform" / "push-config.json").write_text(
+        json.dumps(pushed, ensure_ascii=False), encoding="utf-8"
+    )
+    events = Events()
+    worker, client = worker_for(outbox, running.url, on_event=events)
+    try:
+        worker._heartbeat()
+        assert worker.state.offered_config == pushed
+        assert ("configuration_offered", {"keys": ["counter_hours"]}) in events.seen
+        # Signed by another key than the one the platform gave at enrolment: not offered.
+        other = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+        worker._platform_key = "Ed25519:" + b64(other)
+        worker._heartbeat()
+        assert worker.state.offered_config is None
+    finally:
+        client.close()
