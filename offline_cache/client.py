@@ -214,7 +214,8 @@ class PlatformClient:
         if signed:
             when = str(int(self._clock()))
             c = self.credentials
-            signature = b64(c.sign(signed_text("POST", path, when, body)))
+            full_path = urlsplit(self.url).path + path  # what the server sees on the wire
+            signature = b64(c.sign(signed_text("POST", full_path, when, body)))
             headers |= {
                 "X-Kiosk-Id": c.kiosk_id,
                 "X-Kiosk-Time": when,
@@ -244,7 +245,9 @@ class PlatformClient:
             if code == "CLOCK_SKEW":
                 raise ClockSkew(status, code, reason)
             raise KioskRefused(status, code or "REFUSED", reason)
-        if status == 413 or (status == 400 and path == "/v1/batches"):
+        if status == 413 or (status == 400 and code == "MALFORMED" and path == "/v1/batches"):
+            # 400 only when the platform itself says the batch is malformed: a proxy's or a
+            # gateway's 400 page says nothing about our items, and must not get them rejected.
             raise BatchRefused(status, code or "TOO_LARGE", reason)
         if status in (408, 429) or status >= 500:
             raise Transient(f"the platform is busy or failing (HTTP {status} {code})", after)

@@ -344,14 +344,19 @@ class _Api:
         public, enrolled_alg, revoked_at = known
         if revoked_at is not None:
             raise Problem(403, "KIOSK_REVOKED", f"kiosk {kiosk_id}'s key was revoked")
-        if not when.isdigit() or abs(self.clock() - int(when)) > MAX_SKEW_S:
+        if not (when.isascii() and when.isdigit()) or abs(self.clock() - int(when)) > MAX_SKEW_S:
             raise Problem(401, "CLOCK_SKEW", "the request's time is too far from the platform's")
         try:
             if alg != enrolled_alg:
                 raise InvalidSignature
             Ed25519PublicKey.from_public_bytes(public).verify(
                 _unb64(signature),
-                signed_text(request.method, request.path, when, request.get_data(cache=True)),
+                signed_text(
+                    request.method,
+                    request.script_root + request.path,
+                    when,
+                    request.get_data(cache=True),
+                ),
             )
         except (InvalidSignature, ValueError, binascii.Error):
             raise Problem(401, "BAD_SIGNATURE", "the request's signature does not verify") from None

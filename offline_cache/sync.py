@@ -141,6 +141,7 @@ class SyncWorker:
         self._enrolled = False
         self._platform_key = ""
         self._failures = 0
+        self._waiting_since: float | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -174,8 +175,10 @@ class SyncWorker:
                     self._probe()
                     continue
                 if self._monotonic() >= next_heartbeat:
-                    self._heartbeat()
+                    # Scheduled before it runs: a heartbeat that keeps failing (a platform bug,
+                    # a report that raises) must not stand between the queue and the platform.
                     next_heartbeat = self._monotonic() + self.limits.heartbeat_s
+                    self._try_heartbeat()
                 wait = self._send_ready(wait)
                 self._failures = 0
             except Transient as error:
@@ -223,7 +226,14 @@ class SyncWorker:
             if status["queued"] == 0:
                 return idle_wait
             if status["queued"] < self.limits.batch_items and age < self.limits.max_wait_s:
-                return max(0.05, self.limits.max_wait_s - age)
+                # Wall-clock age alone would hold back rows made while the clock ran fast, until
+                # it caught up: whatever waited max_wait_s by our own monotonic clock goes too.
+                if self._waiting_since is None:
+                    self._waiting_since = self._monotonic()
+                waited = self._monotonic() - self._waiting_since
+                if waited < self.limits.max_wait_s:
+                    return max(0.05, self.limits.max_wait_s - max(age, waited))
+            self._waiting_since = None
             if not self.send_batch():
                 if self.outbox.recover_stale_leases(owner_is_dead):
                     continue
@@ -238,11 +248,30 @@ class SyncWorker:
         )
         if not rows:
             return 0
+        try:
+            items, keep = self._batch(rows)
+        except BaseException:
+            self._release(rows)
+            raise
+        if keep:
+            self._send(keep, items)
+        return len(rows)
+
+    def _batch(self, rows: Sequence[Row]) -> tuple[list[dict[str, Any]], list[Row]]:
+        """The items to send for the leased rows, within the size limit (the rest go back).
+        A row whose personal part no longer decrypts is rejected here, for staff to see; when
+        none does, the key file itself is wrong and sync pauses instead, so that restoring the
+        key from its backup still lets everything go."""
         items: list[dict[str, Any]] = []
         keep: list[Row] = []
+        unreadable: list[tuple[Row, str]] = []
         size = 0
         for row in rows:
-            item = self._item(row)
+            try:
+                item = self._item(row)
+            except OutboxError as error:
+                unreadable.append((row, str(error)))
+                continue
             item_size = len(body_bytes(item))
             if keep and size + item_size > self.limits.batch_bytes:
                 self._release([row])
@@ -250,8 +279,20 @@ class SyncWorker:
             items.append(item)
             keep.append(row)
             size += item_size
-        self._send(keep, items)
-        return len(rows)
+        if unreadable and not keep:
+            self._release([row for row, _ in unreadable])
+            raise KioskRefused(
+                0,
+                "UNREADABLE_QUEUE",
+                f"the queued personal data does not decrypt ({unreadable[0][1]}); restore "
+                "DATA_DIR/keys/outbox.keys from its backup",
+            )
+        if unreadable:
+            self._apply(
+                [row for row, _ in unreadable],
+                [Result(row.key, "rejected", "UNREADABLE", why) for row, why in unreadable],
+            )
+        return items, keep
 
     def _send(self, rows: Sequence[Row], items: Sequence[Mapping[str, Any]]) -> None:
         try:
@@ -261,8 +302,12 @@ class SyncWorker:
                 self._apply(rows, [Result(rows[0].key, "rejected", error.code, error.reason)])
                 return
             half = len(rows) // 2
-            self._send(rows[:half], items[:half])
-            self._send(rows[half:], items[half:])
+            try:
+                self._send(rows[:half], items[:half])
+                self._send(rows[half:], items[half:])
+            except BaseException:
+                self._release(rows)  # what is already finished is left alone by release
+                raise
             return
         except KioskRefused as error:
             if error.code == "NOT_ENROLLED" and self._enrolled:
@@ -273,11 +318,11 @@ class SyncWorker:
             self._release(rows)
             raise
         self._set(online=True, last_contact=time.time(), clock_skew=False)
+        self.progress.batches += 1
         self._apply(rows, results)
 
     def _apply(self, rows: Sequence[Row], results: Sequence[Result]) -> None:
         p = self.progress
-        p.batches += 1
         for row, result in zip(rows, results, strict=True):
             try:
                 if result.delivered:
@@ -331,7 +376,13 @@ class SyncWorker:
     def _ensure_enrolled(self) -> None:
         if not self._enrolled:
             answer = self.client.enrol()
-            self._platform_key = str(answer["platform_key"])
+            key = str(answer["platform_key"])
+            if self._platform_key and key != self._platform_key:
+                # Configuration signed with a key learnt later is not trusted: keep the first.
+                log.warning("the platform presented another signing key; keeping the first")
+                self._event("platform_key_changed", {})
+            else:
+                self._platform_key = key
             self._enrolled = True
 
     def _offered(self, pushed: Any) -> dict[str, Any] | None:
@@ -372,6 +423,16 @@ class SyncWorker:
             clock_skew=False,
             offered_config=offered,
         )
+
+    def _try_heartbeat(self) -> None:
+        try:
+            self._heartbeat()
+        except KioskRefused:
+            raise
+        except Exception as error:  # noqa: BLE001 - logged; sending goes on regardless
+            log.info("heartbeat failed: %s", error)
+            if isinstance(error, Transient):
+                self._set(online=False)
 
     def _probe(self) -> None:
         """While paused: ask (a heartbeat) whether the platform takes this kiosk again."""

@@ -132,7 +132,7 @@ def test_sigkilled_kiosks_behind_a_hostile_network_deliver_each_key_exactly_once
                 shell.wait(30)
         proxy.set_fault_rate(0.0)
         final = subprocess.run(  # noqa: PLW1510 - the exit code is asserted below
-            [KIOSK, "queue", "sync", "--timeout", "90", "--json"],
+            [KIOSK, "queue", "sync", "--timeout", "60", "--json"],
             env=env,
             capture_output=True,
             text=True,

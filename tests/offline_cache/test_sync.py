@@ -4,20 +4,28 @@ kind of answer does to the queue, the pause, the split, the backoff, and sharing
 from __future__ import annotations
 
 import json
+import os
 import random
+import socket
+import sqlite3
+import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import make_server
 
-from offline_cache.client import Credentials, PlatformClient, Transient, b64
+from offline_cache.client import Credentials, PlatformClient, Result, Transient, b64
 from offline_cache.outbox import Outbox
-from offline_cache.platform_server import Faults, Running, Store, stats
-from offline_cache.sync import SyncLimits, SyncWorker
+from offline_cache.platform_server import Faults, Running, Store, create_app, stats
+from offline_cache.sync import SyncLimits, SyncWorker, owner_is_dead
 from tests.harness.chaos_proxy import ChaosProxy
 from tests.offline_cache.platform_kit import credentials, enqueue, platform
 
@@ -299,3 +307,183 @@ def test_signed_configuration_is_offered_and_a_forged_one_ignored(
         assert worker.state.offered_config is None
     finally:
         client.close()
+
+
+def test_a_failing_heartbeat_does_not_hold_back_the_queue(
+    outbox: Outbox, running: Running, tmp_path: Path
+) -> None:
+    # A platform whose heartbeat answers 500 (it cannot read its own pushed configuration).
+    (tmp_path / "platform" / "push-config.json").write_text("{not json", encoding="utf-8")
+    enqueue(outbox, 3)
+    worker, client = worker_for(outbox, running.url, limits=SyncLimits(max_wait_s=0))
+    try:
+        worker.start()
+        assert wait_for(lambda: outbox.status()["accepted"] == 6)
+    finally:
+        worker.stop()
+        client.close()
+
+
+@contextmanager
+def answering(status: int, body: bytes, content_type: str) -> Iterator[str]:
+    """A server that answers every request the same way (a gateway's error page, say)."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        start_response(f"{status} X", [("Content-Type", content_type)])
+        return [body]
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_gateways_400_page_is_transient_and_rejects_nothing(outbox: Outbox) -> None:
+    enqueue(outbox, 4, rate=False)
+    with answering(400, b"<html>Bad Request</html>", "text/html") as url:
+        client = PlatformClient(url, credentials())
+        worker = SyncWorker(outbox, client)
+        worker._enrolled = True  # the gateway answers enrolment with the same page
+        try:
+            with pytest.raises(Transient):
+                client.submit([worker._item(outbox.rows()[0])])
+            assert not worker.sync_until_empty(1.5)
+        finally:
+            client.close()
+    assert outbox.status()["queued"] == 4
+    assert outbox.status()["rejected"] == 0
+
+
+class FailsAfterFirst(PlatformClient):
+    """The real client; the network goes down after the platform's first answer."""
+
+    calls = 0
+
+    def submit(self, items: Sequence[Mapping[str, Any]]) -> list[Result]:
+        self.calls += 1
+        if self.calls > 1:
+            raise Transient("the network went down")
+        return super().submit(items)
+
+
+def test_a_failure_in_the_middle_of_a_split_leaves_nothing_leased(
+    outbox: Outbox, tmp_path: Path
+) -> None:
+    enqueue(outbox, 4, rate=False)
+    with platform(tmp_path / "small", max_batch=2) as small:
+        client = FailsAfterFirst(small.url, credentials())
+        worker = SyncWorker(outbox, client)
+        try:
+            with pytest.raises(Transient):
+                worker.send_batch()  # 413, then the first half fails
+        finally:
+            client.close()
+    assert outbox.status()["sending"] == 0
+    assert outbox.status()["queued"] == 4
+
+
+def test_a_row_that_no_longer_decrypts_is_rejected_and_the_rest_still_go(
+    outbox: Outbox, running: Running
+) -> None:
+    keys = enqueue(outbox, 3, rate=False)
+    with sqlite3.connect(outbox.path) as db:  # one row's ciphertext damaged on disk
+        db.execute("UPDATE outbox SET secret = zeroblob(60) WHERE key = ?", (keys[1],))
+    db.close()
+    events = Events()
+    worker, client = worker_for(outbox, running.url, on_event=events)
+    try:
+        assert worker.sync_until_empty(10)
+    finally:
+        client.close()
+    damaged = outbox.get(keys[1])
+    assert damaged is not None
+    assert (damaged.status, damaged.reject_code) == ("rejected", "UNREADABLE")
+    assert [outbox.get(k).status for k in (keys[0], keys[2])] == ["accepted"] * 2  # type: ignore[union-attr]
+    assert [f["code"] for kind, f in events.seen if kind == "rejected"] == ["UNREADABLE"]
+
+
+def test_a_lost_key_file_pauses_sync_instead_of_rejecting_the_queue(
+    tmp_path: Path, running: Running
+) -> None:
+    path = tmp_path / "kiosk" / "outbox.sqlite3"
+    with Outbox(path, min_free_bytes=0) as first:
+        enqueue(first, 3, rate=False)
+    (path.parent / "keys" / "outbox.keys").unlink()  # a new, empty key file is made on open
+    with Outbox(path, min_free_bytes=0) as outbox:
+        worker, client = worker_for(outbox, running.url)
+        try:
+            assert not worker.sync_until_empty(5)
+        finally:
+            client.close()
+        assert "UNREADABLE_QUEUE" in str(worker.state.paused)
+        assert outbox.status()["queued"] == 3
+        assert outbox.status()["rejected"] == 0
+
+
+def test_rows_made_while_the_clock_ran_fast_are_not_held_back(
+    tmp_path: Path, running: Running
+) -> None:
+    path = tmp_path / "kiosk" / "outbox.sqlite3"
+    with Outbox(path, min_free_bytes=0, clock=lambda: time.time() + 86400) as fast:
+        enqueue(fast, 2, rate=False)  # created "tomorrow"; then NTP put the clock right
+    with Outbox(path, min_free_bytes=0) as outbox:
+        worker, client = worker_for(outbox, running.url, limits=SyncLimits(max_wait_s=0.3))
+        try:
+            worker.start()
+            assert wait_for(lambda: outbox.status()["accepted"] == 2, seconds=5)
+        finally:
+            worker.stop()
+            client.close()
+
+
+def test_only_the_leases_of_a_dead_local_process_are_taken_back_early(outbox: Outbox) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = socket.gethostname()
+    assert owner_is_dead(f"{host}:{gone.pid}:abcd1234")
+    assert not owner_is_dead(f"{host}:{os.getpid()}:abcd1234")  # alive
+    assert not owner_is_dead(f"another-host:{gone.pid}:abcd1234")  # cannot know
+    assert not owner_is_dead("garbage")
+    enqueue(outbox, 2, rate=False)
+    (dead_row,) = outbox.lease(f"{host}:{gone.pid}:abcd1234", limit=1, lease_s=3600)
+    (live_row,) = outbox.lease(f"{host}:{os.getpid()}:abcd1234", limit=1, lease_s=3600)
+    assert outbox.recover_stale_leases(owner_is_dead) == 1
+    assert outbox.get(dead_row.key).status == "queued"  # type: ignore[union-attr]
+    assert outbox.get(live_row.key).status == "sending"  # type: ignore[union-attr]
+
+
+def test_a_platform_under_a_path_prefix_verifies_the_whole_signed_path(
+    outbox: Outbox, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "prefixed")
+    app = DispatcherMiddleware(NotFound(), {"/kiosk": create_app(store)})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    enqueue(outbox, 2)
+    key, signed = Ed25519PrivateKey.generate(), []
+    plain = credentials(key=key)
+
+    def sign(message: bytes) -> bytes:
+        signed.append(message)
+        return key.sign(message)
+
+    creds = Credentials(plain.kiosk_id, plain.hall, plain.public_key, sign)
+    worker, client = worker_for(outbox, f"http://127.0.0.1:{server.port}/kiosk", creds)
+    try:
+        assert worker.sync_until_empty(10)
+        # The contract: the whole path as sent is signed, the server URL's /kiosk included.
+        assert signed
+        assert all(m.startswith(b"POST\n/kiosk/v1/") for m in signed)
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+        store.close()
+    assert stats(tmp_path / "prefixed")["transactions"] == 2
