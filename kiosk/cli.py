@@ -225,7 +225,8 @@ def main(argv: Sequence[str] | None = None, touchscreen: Touchscreen | None = No
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("kiosk: %(name)s: %(message)s"))
     # The level is the handler's too: Kivy lowers the root logger's level when it starts.
-    handler.setLevel(os.environ.get("KIOSK_LOG_LEVEL", "WARNING").upper())
+    level = os.environ.get("KIOSK_LOG_LEVEL", "WARNING").upper()
+    handler.setLevel(level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING")
     logging.basicConfig(level=handler.level, handlers=[handler])
     try:
         code: int = args.handler(args)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from devices.base import CardRecord
@@ -33,6 +34,19 @@ from offline_cache.sync import SyncLimits, SyncState, owner_is_dead
 OUTBOX_FILE = "outbox.sqlite3"
 EVENTS_FILE = "events.jsonl"  # call-staff and similar events, for staff; no personal data
 TAKE_YOUR_CARD = "请取走您的卡片。"
+
+
+def record_event(data_dir: Path, kind: str, fields: Mapping[str, Any]) -> None:
+    """An event for staff (calls, rejections, sync paused), one JSON line, no personal data.
+    Written from the sync thread and from `kiosk queue sync` too: each line is one write of
+    the whole record, flushed to disk."""
+    record = {**fields, "at": now_local().isoformat(timespec="seconds"), "kind": kind}
+    events = data_dir / EVENTS_FILE
+    events.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with events.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
 
 
 @dataclass(frozen=True)
@@ -83,10 +97,14 @@ class Kiosk:
         # reason in words ("打印机缺纸"); kept up to date by whoever watches the devices.
         self.out_of_order: dict[str, str] = {}
 
-    def close(self) -> None:
+    def close(self, sync_timeout_s: float = 15.0) -> None:
         if self.link is not None:
-            self.link.close()
+            stopped = self.link.close(sync_timeout_s)
             self.link = None
+            if not stopped:
+                # The sync thread is still inside a request and still holds the outbox: leave
+                # both to the process's exit; its leases are taken back at the next start.
+                return
         self.outbox.close()
 
     # --- the platform ----------------------------------------------------------------------------
@@ -116,15 +134,31 @@ class Kiosk:
 
     @property
     def platform_reachable(self) -> bool:
+        """Can the platform be used now: it answers, and it has not refused this kiosk."""
         if self._assume_reachable is not None:
             return self._assume_reachable
-        online = self.link.state.online if self.link is not None else None
+        state = self.link.state if self.link is not None else None
+        if state is not None and state.paused:
+            return False
+        online = state.online if state is not None else None
         return self.config.demo if online is None else online
 
     @platform_reachable.setter
     def platform_reachable(self, value: bool | None) -> None:
         """Tests and the console force it; None goes back to what the sync worker knows."""
         self._assume_reachable = value
+
+    def certificates_withheld(self) -> str | None:
+        """Why no certificate may be signed now, in words; None when they may. Asked when the
+        menu is built and again at the moment of signing: the state can change in between."""
+        state = self.link.state if self.link is not None else None
+        if state is None:
+            return None
+        if state.clock_skew:
+            return "本机时间需要校准，暂停出具证明"
+        if state.paused_code == "KIOSK_REVOKED":
+            return "本机证书已被吊销，暂停出具证明"
+        return None
 
     def lookup(self, id_number: str) -> Lookups:
         """A resident's earlier transactions (the platform when online, else this kiosk's
@@ -138,15 +172,7 @@ class Kiosk:
         self.record_event("call_staff", {"screen": screen, "generation": self.generation})
 
     def record_event(self, kind: str, fields: Mapping[str, Any]) -> None:
-        """An event for staff (calls, rejections, sync paused), one JSON line, no personal
-        data. Called from the sync thread too: each line is one write of the whole record."""
-        record = {**fields, "at": now_local().isoformat(timespec="seconds"), "kind": kind}
-        events = self.config.data_dir / EVENTS_FILE
-        events.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with events.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+        record_event(self.config.data_dir, kind, fields)
 
     # --- what can be offered now -----------------------------------------------------------------
     def unavailable(self, item: Item) -> tuple[str, str] | None:
@@ -165,11 +191,12 @@ class Kiosk:
                 f"暂不可用：本机没有所需的打印设备，请到{item.where_else}办理。",
                 f"Unavailable: this kiosk lacks the printer it needs. Go to {item.where_else_en}.",
             )
-        if item.certificate and self.link is not None and self.link.state.clock_skew:
+        withheld = self.certificates_withheld() if item.certificate else None
+        if withheld:
             return (
-                f"暂不可用：本机时间需要校准，暂停出具证明，请到{item.where_else}办理。",
-                f"Unavailable: this kiosk's clock needs correcting before it may issue "
-                f"certificates. Go to {item.where_else_en}.",
+                f"暂不可用：{withheld}，请到{item.where_else}办理。",
+                f"Unavailable: this kiosk may not issue certificates now (its clock or its key "
+                f"needs a technician). Go to {item.where_else_en}.",
             )
         if not item.offline_ok and not self.platform_reachable:
             return (

@@ -18,13 +18,14 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from kiosk.config import DEMO_PLATFORM_URL, Config
-from kiosk.trust import NotGenuine, demo_signer, kiosk_signer
+from kiosk.trust import NotGenuine, TrustStoreError, demo_signer, kiosk_signer
 from offline_cache.client import Credentials, PlatformClient, PlatformError
 from offline_cache.outbox import Outbox, OutboxError
 from offline_cache.sync import EventSink, SyncLimits, SyncState, SyncWorker
 
 log = logging.getLogger("kiosk.platform")
 DEMO_PLATFORM_DIR = "platform"  # the demo's reference platform keeps its data here
+LOOKUP_TIMEOUT_S = 6.0  # a resident waits at the screen, the session's clock stopped
 STATUS_WORDS = {
     "queued": "已受理，等待上传",
     "sending": "正在上传",
@@ -90,7 +91,7 @@ class PlatformLink:
             self.client = PlatformClient(
                 url, creds, timeout_s=config.platform.timeout_s, ca_bundle=ca
             )
-        except (NotGenuine, PlatformError) as error:
+        except (NotGenuine, TrustStoreError, PlatformError, OSError) as error:
             # No certified key: the kiosk still takes transactions; they wait in the outbox.
             self.problem = f"sync is off: {error}"
             log.error("%s", self.problem)
@@ -118,22 +119,26 @@ class PlatformLink:
         if self.worker is not None:
             self.worker.notify()
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 15.0) -> bool:
+        """Stop the worker and the demo's platform; False if the worker is still inside a
+        request after `timeout_s` (then nothing it uses is closed under it)."""
         if self.worker is not None:
-            self.worker.stop()
+            if not self.worker.stop(timeout_s):
+                return False
             self.client.close()
         if self._reference is not None:
             self._reference.stop()
             self._reference = None
+        return True
 
     def lookup(self, id_number: str) -> Lookups:
         """A resident's earlier transactions: from the platform when it answers, with what is
         still only in the local queue; from the local queue alone when offline."""
         local = local_lookup(self.outbox, id_number)
-        if self.worker is None or self.state.paused:
-            return Lookups(local, asked_platform=False)
+        if self.worker is None or self.state.paused or self.state.online is not True:
+            return Lookups(local, asked_platform=False)  # known to be offline: do not wait
         try:
-            found = self.client.query(id_number)
+            found = self.client.query(id_number, timeout_s=LOOKUP_TIMEOUT_S)
         except PlatformError as error:
             log.info("lookup falls back to the local queue: %s", error)
             return Lookups(local, asked_platform=False)

@@ -73,7 +73,7 @@ def add_platform_commands(commands: Any) -> None:
 def cmd_queue_sync(args: argparse.Namespace) -> int:
     from kiosk.cli import EXIT_NO, EXIT_OK, CommandError, load
     from kiosk.clock import today_local
-    from kiosk.core import EVENTS_FILE, OUTBOX_FILE
+    from kiosk.core import OUTBOX_FILE, record_event
     from kiosk.platform import PlatformLink
     from offline_cache.outbox import Outbox
     from offline_cache.sync import SyncLimits
@@ -81,12 +81,9 @@ def cmd_queue_sync(args: argparse.Namespace) -> int:
     config = load(args)
     if not (config.data_dir / OUTBOX_FILE).exists():
         raise CommandError(f"there is no outbox in {config.data_dir}", EXIT_NO)
-    events = config.data_dir / EVENTS_FILE
 
     def record(kind: str, fields: Any) -> None:
-        with events.open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"kind": kind, "by": "queue sync", **fields}, ensure_ascii=False))
-            out.write("\n")
+        record_event(config.data_dir, kind, {**fields, "by": "queue sync"})
 
     with Outbox(config.data_dir / OUTBOX_FILE, min_free_bytes=0, create=False) as outbox:
         # From a shell someone is waiting: retry sooner than a kiosk's background worker would.
@@ -106,6 +103,7 @@ def cmd_queue_sync(args: argparse.Namespace) -> int:
         "rejection_codes": progress.codes,
         "left_queued": status["queued"] + status["sending"],
         "paused": state.paused,
+        "last_error": state.last_error,
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
@@ -114,8 +112,11 @@ def cmd_queue_sync(args: argparse.Namespace) -> int:
             f"sent: {progress.accepted} accepted, {progress.duplicates} already there, "
             f"{progress.rejected} rejected; {summary['left_queued']} left in the queue"
         )
-        if state.paused:
-            print(f"sync paused: {state.paused}", file=sys.stderr)
+    if not empty:
+        print(
+            f"kiosk: not everything was sent: {state.paused or state.last_error or 'time ran out'}",
+            file=sys.stderr,
+        )
     return EXIT_OK if empty else EXIT_NO
 
 
@@ -202,16 +203,15 @@ def cmd_platform_stats(args: argparse.Namespace) -> int:
 
 def cmd_platform_notice(args: argparse.Namespace) -> int:
     from kiosk.cli import EXIT_OK, EXIT_USAGE, CommandError
-    from offline_cache import platform_server
 
     if bool(args.clear) == bool(args.text):
         raise CommandError("give a notice's text, or --clear", EXIT_USAGE)
-    store = platform_server.Store(args.data)
+    store = _existing_store(args.data)
     try:
         if args.clear:
             store.clear_notices()
         else:
-            until = time.time() + args.hours * 3600 if args.hours else None
+            until = time.time() + args.hours * 3600 if args.hours is not None else None
             store.add_notice(f"n{time.time_ns()}", args.text, until)
     finally:
         store.close()
@@ -220,12 +220,26 @@ def cmd_platform_notice(args: argparse.Namespace) -> int:
 
 def cmd_platform_revoke(args: argparse.Namespace) -> int:
     from kiosk.cli import EXIT_NO, EXIT_OK
-    from offline_cache import platform_server
 
-    store = platform_server.Store(args.data)
+    store = _existing_store(args.data)
     try:
         revoked = store.revoke(args.kiosk_id)
     finally:
         store.close()
     print(f"kiosk {args.kiosk_id}: {'revoked' if revoked else 'not enrolled or already revoked'}")
     return EXIT_OK if revoked else EXIT_NO
+
+
+def _existing_store(data: Path) -> Any:
+    """The platform's store in `data`; a folder without one is most likely a typo, and a new
+    empty platform made there would take the notice or revocation to no kiosk at all."""
+    from kiosk.cli import EXIT_NO, CommandError
+    from offline_cache import platform_server
+
+    if not (data / platform_server.DB_FILE).exists():
+        raise CommandError(
+            f"there is no reference platform in {data} (check --data; "
+            "`kiosk platform serve --data DIR` makes one)",
+            EXIT_NO,
+        )
+    return platform_server.Store(data)

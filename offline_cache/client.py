@@ -185,7 +185,13 @@ class PlatformClient:
         sent = [item["key"] for item in items]
         try:
             parsed = [
-                Result(r["key"], r["outcome"], str(r.get("code", "")), str(r.get("reason", "")))
+                # Bounded: a reason goes to staff screens and logs, not a whole page of text.
+                Result(
+                    r["key"],
+                    r["outcome"],
+                    str(r.get("code", ""))[:64],
+                    str(r.get("reason", ""))[:200],
+                )
                 for r in results
             ]
         except (TypeError, KeyError):
@@ -197,8 +203,9 @@ class PlatformClient:
             raise Transient("the platform answered for other items than those sent")
         return parsed
 
-    def query(self, id_number: str) -> list[dict[str, Any]]:
-        answer = self._call("/v1/query", {"id_number": id_number})
+    def query(self, id_number: str, timeout_s: float | None = None) -> list[dict[str, Any]]:
+        """`timeout_s`: a resident is waiting at the screen; keep it short."""
+        answer = self._call("/v1/query", {"id_number": id_number}, timeout_s=timeout_s)
         found: list[dict[str, Any]] = _need(answer, "transactions", list)
         return found
 
@@ -208,7 +215,14 @@ class PlatformClient:
         return answer
 
     # --- one call ----------------------------------------------------------------------------
-    def _call(self, path: str, data: Mapping[str, Any], *, signed: bool = True) -> dict[str, Any]:
+    def _call(
+        self,
+        path: str,
+        data: Mapping[str, Any],
+        *,
+        signed: bool = True,
+        timeout_s: float | None = None,
+    ) -> dict[str, Any]:
         body = body_bytes(data)
         headers = {"Content-Type": "application/json"}
         if signed:
@@ -223,7 +237,10 @@ class PlatformClient:
             }
         try:
             with self._session.post(
-                self.url + path, data=body, headers=headers, timeout=self.timeout
+                self.url + path,
+                data=body,
+                headers=headers,
+                timeout=self.timeout if timeout_s is None else (timeout_s / 2, timeout_s / 2),
             ) as response:
                 status, text = response.status_code, response.content
                 after = retry_after(response.headers.get("Retry-After"), self._clock())

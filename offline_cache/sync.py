@@ -74,12 +74,14 @@ class SyncLimits:
 class SyncState:
     online: bool | None = None  # None until the first answer or failure
     paused: str | None = None  # why sync is paused (401/403/clock), for staff
+    paused_code: str | None = None  # the platform's code for it, e.g. KIOSK_REVOKED
     clock_skew: bool = False  # certificates must not be issued while this holds
     queued: int = 0  # waiting or in flight
     rejected: int = 0
     notices: tuple[str, ...] = ()
     last_contact: float | None = None  # wall-clock time of the last answer
     delivered: int = 0  # accepted or duplicate, by this worker since it started
+    last_error: str | None = None  # why the last attempt failed, for a technician
     # Configuration the platform pushed and signed, waiting for staff to accept it.
     offered_config: Mapping[str, Any] | None = None
 
@@ -153,13 +155,17 @@ class SyncWorker:
             self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop after the request in flight (bounded by the client's timeout)."""
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Stop after the request in flight; False if the thread is still in one after
+        `timeout` (it is a daemon: the process may exit, and its leases are recovered)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return False
             self._thread = None
+        return True
 
     def notify(self) -> None:
         """Something was committed: look at the outbox now rather than at the next poll."""
@@ -184,7 +190,7 @@ class SyncWorker:
             except Transient as error:
                 wait = self._backoff(error.retry_after)
                 log.info("sync will retry in %.1f s: %s", wait, error)
-                self._set(online=False)
+                self._set(online=False, last_error=str(error))
             except KioskRefused as error:
                 self._pause(error)
             except (OutboxError, PlatformError) as error:
@@ -440,19 +446,27 @@ class SyncWorker:
             self._enrolled = False
             self._heartbeat()
         except KioskRefused as error:
-            self._set(paused=str(error), clock_skew=isinstance(error, ClockSkew))
+            self._set(
+                paused=str(error), paused_code=error.code, clock_skew=isinstance(error, ClockSkew)
+            )
             return
         except PlatformError:
             return
         log.warning("sync resumed")
-        self._set(paused=None)
+        self._set(paused=None, paused_code=None)
         self._event("sync_resumed", {})
 
     def _pause(self, error: KioskRefused) -> None:
         if self.state.paused is None:
             log.error("sync paused: %s", error)
             self._event("sync_paused", {"status": error.status, "code": error.code})
-        self._set(paused=str(error), clock_skew=isinstance(error, ClockSkew), online=True)
+        self._set(
+            paused=str(error),
+            paused_code=error.code,
+            clock_skew=isinstance(error, ClockSkew),
+            online=True,
+            last_error=str(error),
+        )
 
     # --- `kiosk queue sync` -------------------------------------------------------------------
     def sync_until_empty(self, timeout_s: float) -> bool:
@@ -462,6 +476,9 @@ class SyncWorker:
         self.outbox.recover_stale_leases(owner_is_dead)
         while True:
             try:
+                counts = self.outbox.status()
+                if counts["queued"] + counts["sending"] == 0:
+                    return True  # nothing to send: no need to reach the platform at all
                 if not self.send_batch():
                     # Leases of a sender that died count as queued, not as in flight.
                     if self.outbox.recover_stale_leases(owner_is_dead):
@@ -476,6 +493,7 @@ class SyncWorker:
             except Transient as error:
                 wait = self._backoff(error.retry_after)
                 log.info("retry in %.1f s: %s", wait, error)
+                self._set(online=False, last_error=str(error))
             except KioskRefused as error:
                 self._pause(error)
                 return False

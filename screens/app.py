@@ -178,7 +178,7 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         self.monitor.stop()
-        self.kiosk.close()
+        self.kiosk.close(sync_timeout_s=2.0)  # on the UI thread: do not wait out a request
 
     # --- navigation: the one way screens change ----------------------------------------------
     def go(self, name: str, **kwargs: Any) -> None:
@@ -349,7 +349,8 @@ class KioskApp(App):
                 session,
                 receipt_printer=self.printers.get(Role.RECEIPT_PRINTER),
                 certificate_printer=self.printers.get(Role.CERTIFICATE_PRINTER),
-                signer=self.signer,
+                # Asked again now: the clock may have been found off since the menu was built.
+                signer=None if self.kiosk.certificates_withheld() else self.signer,
             )
 
         def finished(issued: Issued | Exception) -> None:

@@ -10,6 +10,7 @@ from kivy.lang import Builder
 from kivy.properties import StringProperty
 
 from kiosk.catalog import CATEGORIES
+from kiosk.identity import CardType
 from screens.widgets import KButton, KHeading, KUnavailable, ResidentScreen
 
 Builder.load_file(str(Path(__file__).with_name("menu.kv")))
@@ -36,9 +37,11 @@ class MenuScreen(ResidentScreen):
                 button = KButton(text=f"{CATEGORIES[code][0]}（{len(items)}项）")
                 button.bind(on_release=lambda _b, c=code: self.show(c))
                 box.add_widget(button)
-            lookup = KButton(text="查询我的办件进度")
-            lookup.bind(on_release=lambda _b: app.go("lookup"))
-            box.add_widget(lookup)
+            # A personal query: only for a resident identified by a card, never a typed number.
+            if app.session and app.session.identity.card_type is not CardType.MANUAL:
+                lookup = KButton(text="查询我的办件进度")
+                lookup.bind(on_release=lambda _b: app.go("lookup"))
+                box.add_widget(lookup)
             return
         self.prompt = f"{CATEGORIES[self.category][0]}：请选择要办理的事项"
         for item in groups[self.category]:

@@ -20,6 +20,7 @@ from kiosk.config import Config, load_config
 from kiosk.core import EVENTS_FILE, Kiosk
 from kiosk.soak import run_soak
 from offline_cache import platform_server
+from offline_cache.outbox import Outbox
 from offline_cache.sync import SyncLimits
 from tests.kiosk.test_privacy import found_in, personal_values
 
@@ -95,7 +96,9 @@ def test_offline_the_lookup_answers_from_the_local_queue(tmp_path: Path) -> None
         assert wait_for(lambda: kiosk.sync_state.online is False)
         assert kiosk.platform_reachable is False
         someone = applicants(kiosk)[0]
+        started = time.monotonic()
         found = kiosk.lookup(someone)
+        assert time.monotonic() - started < 1.0  # known to be offline: it does not try
         assert found.asked_platform is False
         assert found.entries
         assert {e.status for e in found.entries} == {"已受理，等待上传"}
@@ -139,6 +142,9 @@ def test_a_clock_far_off_pauses_sync_and_stops_certificates(tmp_path: Path) -> N
         reason = kiosk.unavailable(residence)
         assert reason is not None
         assert reason[0].startswith("暂不可用：本机时间需要校准，暂停出具证明")
+        # Asked again at the moment of signing (screens/app.py withholds the signer then).
+        assert kiosk.certificates_withheld() == "本机时间需要校准，暂停出具证明"
+        assert kiosk.platform_reachable is False  # paused: online-only items are not offered
         assert kiosk.unavailable(ticket) is None  # what prints no certificate goes on
     finally:
         kiosk.close()
@@ -211,3 +217,61 @@ def test_soak_1000_then_queue_sync_delivers_everything_and_leaks_nothing(tmp_pat
         *logs.iterdir(),
     ]
     assert found_in(files, personal_values()) == []
+
+
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    return env | {
+        "HOME": str(tmp_path),
+        "KIOSK_DEMO": "1",
+        "KIOSK_DATA_DIR": str(tmp_path / "data"),
+        "KIOSK_READER": "sim://everyone",
+        **extra,
+    }
+
+
+def test_queue_sync_from_a_shell_says_why_it_could_not_send(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, KIOSK_PLATFORM_URL="http://127.0.0.1:9", KIOSK_LOG_LEVEL="loud")
+    Outbox(tmp_path / "data" / "outbox.sqlite3", min_free_bytes=0).close()  # empty
+    started = time.monotonic()
+    empty = run(["queue", "sync", "--timeout", "20"], env)
+    assert (empty.returncode, empty.stderr) == (0, "")  # nothing to send: no platform needed
+    assert time.monotonic() - started < 10
+    assert run(["soak", "--sessions", "2"], env).returncode == 0
+    offline = run(["queue", "sync", "--timeout", "2", "--json"], env)
+    assert offline.returncode == 1
+    assert "kiosk: not everything was sent: no answer from the platform" in offline.stderr
+    assert json.loads(offline.stdout)["left_queued"] >= 2
+
+
+def test_platform_notice_and_revoke_for_a_technician(
+    tmp_path: Path, served: platform_server.Running
+) -> None:
+    env = cli_env(tmp_path, KIOSK_PLATFORM_URL=served.url)
+    data = str(tmp_path / "platform")
+    typo = tmp_path / "platfrom"
+    for args in (["notice", "--data", str(typo), "停水"], ["revoke", "--data", str(typo), "X-1"]):
+        wrong = run(["platform", *args], env)
+        assert wrong.returncode == 1
+        assert "there is no reference platform in" in wrong.stderr
+    assert not typo.exists()
+    notice = run(["platform", "notice", "--data", data, "今日停水", "--hours", "2"], env)
+    assert notice.returncode == 0
+    assert run(["soak", "--sessions", "1"], env).returncode == 0
+    assert run(["queue", "sync", "--timeout", "20"], env).returncode == 0
+    assert run(["platform", "revoke", "--data", data, "DEMO-0001"], env).stdout.startswith(
+        "kiosk DEMO-0001: revoked"
+    )
+    assert run(["soak", "--sessions", "1"], env).returncode == 0
+    refused = run(["queue", "sync", "--timeout", "20"], env)
+    assert refused.returncode == 1
+    assert "403 KIOSK_REVOKED" in refused.stderr
+    store = platform_server.Store(tmp_path / "platform")
+    try:
+        assert store.stats()["transactions"] == 1  # the second waits, kept, not rejected
+    finally:
+        store.close()
+    lines = (tmp_path / "data" / EVENTS_FILE).read_text(encoding="utf-8").splitlines()
+    paused = [json.loads(line) for line in lines if "sync_paused" in line]
+    assert [(e["code"], e["by"]) for e in paused] == [("KIOSK_REVOKED", "queue sync")]
+    assert all("at" in e for e in paused)
