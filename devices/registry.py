@@ -53,7 +53,6 @@ class _Scheme:
     example: str
     params: Mapping[str, Callable[[str], str]]
     check_target: Callable[[str, str], str]  # (target, example) -> normalised target
-    driver_issue: str = ""  # names the driver this version does not have yet
 
 
 def _int_in(name: str, allowed: tuple[int, ...] | range) -> Callable[[str], str]:
@@ -115,57 +114,48 @@ SCHEMES: Mapping[str, _Scheme] = MappingProxyType(
             {"delay_ms": _int_in("delay_ms", range(60001))},
             _sim_profile,
         ),
-        "pcsc": _Scheme(
-            frozenset({Role.READER}), "pcsc://ACS", {}, _any_target, "the PC/SC reader driver"
-        ),
+        "pcsc": _Scheme(frozenset({Role.READER}), "pcsc://ACS", {}, _any_target),
         "ga467": _Scheme(
             frozenset({Role.READER}),
             "ga467:///dev/ttyUSB0?baud=115200",
             {"baud": _int_in("baud", SERIAL_BAUDS)},
             _device_path,
-            "the GA/T 467 reader driver",
         ),
         "escpos+serial": _Scheme(
             frozenset({Role.RECEIPT_PRINTER}),
             "escpos+serial:///dev/ttyS0?baud=9600",
             {"baud": _int_in("baud", SERIAL_BAUDS)},
             _device_path,
-            "the ESC/POS printer drivers",
         ),
         "escpos+tcp": _Scheme(
             frozenset({Role.RECEIPT_PRINTER}),
             "escpos+tcp://192.0.2.10:9100",
             {},
             _host_port,
-            "the ESC/POS printer drivers",
         ),
         "escpos+usb": _Scheme(
             frozenset({Role.RECEIPT_PRINTER}),
             "escpos+usb://0416:5011",
             {},
             _usb_ids,
-            "the ESC/POS printer drivers",
         ),
         "escpos+file": _Scheme(
             frozenset({Role.RECEIPT_PRINTER}),
             "escpos+file:///var/lib/kiosk/receipt.bin",
             {},
             _device_path,
-            "the ESC/POS printer drivers",
         ),
         "cups": _Scheme(
             frozenset({Role.CERTIFICATE_PRINTER}),
             "cups://A4",
-            {},
+            {"settle_ms": _int_in("settle_ms", range(30001))},
             _queue,
-            "the CUPS printer driver",
         ),
         "pdf-dir": _Scheme(
             frozenset({Role.CERTIFICATE_PRINTER}),
             "pdf-dir:///var/lib/kiosk/pdf",
             {},
             _device_path,
-            "the PDF folder printer",
         ),
     }
 )
@@ -283,7 +273,34 @@ def _build(url: DeviceUrl, role: Role) -> Device:
         from devices.ga467.reader import GA467Reader
 
         return GA467Reader(url.raw, url.target, int(url.params.get("baud", "115200")))
-    raise DeviceUnavailable(
-        f"{url.raw}: this version has no driver for {url.scheme}:// yet "
-        f"({SCHEMES[url.scheme].driver_issue} comes in a later release); use sim:// until then"
-    )
+    if url.scheme.startswith("escpos+"):
+        return _escpos(url)
+    if url.scheme == "cups":
+        from devices.cups import CupsPrinter
+
+        settle = int(url.params.get("settle_ms", "3000")) / 1000
+        return CupsPrinter(url.raw, url.target, settle_s=settle)
+    if url.scheme == "pdf-dir":
+        from devices.pdfdir import PdfDirPrinter
+
+        return PdfDirPrinter(url.raw, url.target)
+    raise DeviceUnavailable(f"{url.raw}: no driver for {url.scheme}://")
+
+
+def _escpos(url: DeviceUrl) -> Device:
+    from devices.escpos import transport
+    from devices.escpos.printer import EscposPrinter
+
+    target = url.target
+    if url.scheme == "escpos+serial":
+        baud = int(url.params.get("baud", "9600"))
+        return EscposPrinter(url.raw, lambda: transport.SerialTransport(target, baud))
+    if url.scheme == "escpos+tcp":
+        host, _, port = target.rpartition(":")
+        return EscposPrinter(url.raw, lambda: transport.TcpTransport(host, int(port)))
+    if url.scheme == "escpos+usb":
+        vendor, product = target.split(":")
+        return EscposPrinter(
+            url.raw, lambda: transport.FdTransport(transport.usb_printer_path(vendor, product))
+        )
+    return EscposPrinter(url.raw, lambda: transport.FileTransport(target))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.platform_cli import add_platform_commands, add_queue_sync
+from kiosk.print_cli import add_print_commands
 from offline_cache.outbox import OutboxError
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_document_commands(commands)
     add_platform_commands(commands)
+    add_print_commands(commands)
 
     config = commands.add_parser("config", help="the configuration file").add_subparsers(
         dest="config_command", metavar="SUBCOMMAND", required=True

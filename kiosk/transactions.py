@@ -13,9 +13,12 @@ content). The time of a row is the outbox's created_at, set once at the first co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from typing import Any, Final
 
-from kiosk.identity import ResidentIdentity
+from kiosk.identity import CardType, ResidentIdentity
+from kiosk.idnumber import Sex
 from kiosk.session import RATING_LEVELS, Session, SessionError
 
 PAYLOAD_SCHEMA: Final = 1
@@ -41,6 +44,25 @@ def applicant(identity: ResidentIdentity) -> dict[str, Any]:
             else ""
         ),
     }
+
+
+def identity_from_applicant(data: Mapping[str, Any]) -> ResidentIdentity:
+    """The identity a transaction was made for, back from its sealed applicant record (for a
+    reprint); the inverse of applicant()."""
+    valid = str(data.get("card_valid_until", ""))
+    return ResidentIdentity(
+        card_type=CardType(data["card_type"]),
+        id_number=str(data["id_number"]),
+        name=str(data.get("name", "")),
+        sex=Sex(data["sex"]),
+        birth_date=date.fromisoformat(data["birth_date"]),
+        nation_code=str(data.get("nation_code", "")),
+        address=str(data.get("address", "")),
+        valid_until=date.fromisoformat(valid) if valid not in ("", "long_term") else None,
+        long_term=valid == "long_term",
+        name_en=str(data.get("name_en", "")),
+        nationality=str(data.get("nationality", "")),
+    )
 
 
 def transaction_payload(session: Session, *, kiosk_id: str, demo: bool) -> dict[str, Any]:

@@ -507,6 +507,14 @@ class Outbox:
         found = db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE key = ?", (key,)).fetchone()  # noqa: S608
         return _row(found) if found else None
 
+    def by_number(self, number: str) -> Row | None:
+        with self._lock, _translated("find a row"):
+            found = self._db.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE number = ?",  # noqa: S608 - constant columns
+                (number,),
+            ).fetchone()
+        return _row(found) if found else None
+
     def rows(self) -> list[Row]:
         with self._lock, _translated("list rows"):
             return [_row(r) for r in self._db.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY id")]  # noqa: S608

@@ -41,6 +41,7 @@ from screens.widgets import KWarningBar  # noqa: F401 - used by app.kv
 Builder.load_file(str(Path(__file__).with_name("app.kv")))
 
 TICK_S = 0.25
+PRINTER_CHECK_S = 5.0  # a printer's own status, asked this often (and after each job)
 TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
 
 
@@ -85,6 +86,12 @@ class KioskApp(App):
         self.numbers: list[str] = []  # transactions committed since start (for kiosk demo)
         self.signer: Signer | None = None
         self.ignore_touches_until = 0.0
+        # Printers are used by the printer watch and by printing, both off the UI thread.
+        self.printer_lock = threading.Lock()
+        self._printer_wake = threading.Event()
+        self._stopping = threading.Event()
+        self._warned_near_end: set[str] = set()
+        self.printers_checked = 0  # how many looks have reached the screen (tests wait on it)
 
     # --- building --------------------------------------------------------------------------
     def build(self) -> Root:
@@ -121,7 +128,7 @@ class KioskApp(App):
     def _open_devices(self) -> None:
         """Open what can be opened; a device that cannot is retried later, and the items that
         need it are shown as unavailable meanwhile. The kiosk starts either way."""
-        self.refresh_printers()
+        threading.Thread(target=self._watch_printers, name="printer-watch", daemon=True).start()
         try:
             args = (
                 self.config_.data_dir,
@@ -147,8 +154,22 @@ class KioskApp(App):
         return self.monitor.watched[0].reader if self.monitor.watched else None
 
     def refresh_printers(self) -> None:
-        """Open missing printers and ask each for its status (no side effect); what cannot
-        print now makes its items unavailable, with the reason in words."""
+        """Ask the printer watch to look now (it runs on its own thread: a printer that does not
+        answer must not freeze the screen). The menu shows what the last look found."""
+        self._printer_wake.set()
+
+    def _watch_printers(self) -> None:
+        """Every PRINTER_CHECK_S, and when asked: open missing printers and ask each for its
+        status (no side effect); what cannot print makes its items unavailable, with the
+        reason in words. Paper near its end is told to staff once."""
+        while not self._stopping.is_set():
+            with self.printer_lock:
+                found = self._check_printers()
+            Clock.schedule_once(lambda _dt, found=found: self._apply_printers(found))
+            self._printer_wake.wait(PRINTER_CHECK_S)
+            self._printer_wake.clear()
+
+    def _check_printers(self) -> dict[str, str | None]:
         wanted = (
             (Role.RECEIPT_PRINTER, self.config_.devices.receipt_printer, "receipt_printer"),
             (
@@ -157,6 +178,7 @@ class KioskApp(App):
                 "certificate_printer",
             ),
         )
+        found: dict[str, str | None] = {}
         for role, url, need in wanted:
             if not url:
                 continue
@@ -165,18 +187,33 @@ class KioskApp(App):
                 try:
                     opened = open_device(url, role)
                 except DeviceError:
-                    self.kiosk.out_of_order[need] = "打印机未连接"
+                    found[need] = "打印机未连接"
                     continue
                 assert isinstance(opened, Printer)
                 printer = self.printers[role] = opened
             health = printer.check_health(HealthLevel.INTERNAL)
             if health.outcome is Outcome.FAILED:
                 consumables = health.fault is Fault.CONSUMABLES
-                self.kiosk.out_of_order[need] = "打印机缺纸" if consumables else "打印机故障"
+                found[need] = "打印机缺纸" if consumables else "打印机故障"
             else:
+                found[need] = None
+            near_end = health.data.get("paper") == "near_end"
+            if near_end and need not in self._warned_near_end:
+                self.kiosk.record_event("paper_near_end", {"printer": need})
+            (self._warned_near_end.add if near_end else self._warned_near_end.discard)(need)
+        return found
+
+    def _apply_printers(self, found: dict[str, str | None]) -> None:
+        for need, reason in found.items():
+            if reason is None:
                 self.kiosk.out_of_order.pop(need, None)
+            else:
+                self.kiosk.out_of_order[need] = reason
+        self.printers_checked += 1
 
     def on_stop(self) -> None:
+        self._stopping.set()
+        self._printer_wake.set()
         self.monitor.stop()
         self.kiosk.close(sync_timeout_s=2.0)  # on the UI thread: do not wait out a request
 
@@ -344,16 +381,18 @@ class KioskApp(App):
         assert session is not None
 
         def work() -> Issued:
-            return issue_documents(
-                self.config_,
-                session,
-                receipt_printer=self.printers.get(Role.RECEIPT_PRINTER),
-                certificate_printer=self.printers.get(Role.CERTIFICATE_PRINTER),
-                # Asked again now: the clock may have been found off since the menu was built.
-                signer=None if self.kiosk.certificates_withheld() else self.signer,
-            )
+            with self.printer_lock:
+                return issue_documents(
+                    self.config_,
+                    session,
+                    receipt_printer=self.printers.get(Role.RECEIPT_PRINTER),
+                    certificate_printer=self.printers.get(Role.CERTIFICATE_PRINTER),
+                    # Asked again now: the clock may have been found off since the menu was built.
+                    signer=None if self.kiosk.certificates_withheld() else self.signer,
+                )
 
         def finished(issued: Issued | Exception) -> None:
+            self.refresh_printers()  # a job that failed says something about the printer
             if isinstance(issued, Exception):
                 # The transaction is committed whatever happened to the paper.
                 issued = Issued(problems=["打印出现故障。您的业务已经受理，请联系工作人员补打。"])

@@ -147,6 +147,7 @@ class Driver:
         # The idle screen says whether the kiosk is online: wait for the sync worker's first
         # answer (the demo's platform runs on loopback), then for the clock tick that shows it.
         yield lambda: self.app.kiosk.sync_state.online is not None
+        yield lambda: self.app.printers_checked > 0  # the printers' first status is known
         yield lambda: self.app.network_text.startswith(
             "●" if self.app.kiosk.sync_state.online else "○"
         )

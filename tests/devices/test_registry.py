@@ -107,18 +107,18 @@ def test_sim_urls_open_the_simulators_for_each_role() -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "role"),
+    ("url", "role", "message"),
     [
-        ("cups://A4", CP),
-        ("escpos+usb://0416:5011", RP),
+        ("escpos+usb://0416:5011", RP, r"no USB printer 0416:5011 is connected"),
+        ("escpos+tcp://127.0.0.1:9", RP, r"cannot connect to 127\.0\.0\.1:9"),
+        ("escpos+serial:///dev/kiosk-no-such-tty", RP, r"cannot open /dev/kiosk-no-such-tty"),
+        ("pdf-dir:///kiosk-no-such-folder", CP, r"is not a folder the kiosk may write to"),
     ],
 )
-def test_drivers_not_in_this_version_are_unavailable_with_a_clear_message(
-    url: str, role: Role
+def test_a_printer_that_is_not_there_is_unavailable_with_a_clear_message(
+    url: str, role: Role, message: str
 ) -> None:
-    with pytest.raises(
-        DeviceUnavailable, match=r"this version has no driver for .* use sim:// until then"
-    ):
+    with pytest.raises(DeviceUnavailable, match=message):
         open_device(url, role)
 
 

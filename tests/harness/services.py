@@ -308,6 +308,9 @@ def start_cupsd() -> Service:
         raise ServiceUnavailable(f"lpadmin could not add the test queue: {added.stderr.strip()}")
     service.env["KIOSK_TEST_CUPS_QUEUE"] = A4_QUEUE
     service.env["KIOSK_TEST_CUPS_OUTPUT"] = str(output)
+    # Where a job could leave copies behind: the spool (RequestRoot) and cupsd's TempDir.
+    service.env["KIOSK_TEST_CUPS_SPOOL"] = str(workdir / "spool")
+    service.env["KIOSK_TEST_CUPS_TMP"] = str(workdir / "tmp")
     return service
 
 

@@ -166,3 +166,38 @@ def test_the_touchscreen_flow_with_a_pcsc_reader(
     summary = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert summary["ok"], summary["error"]
     assert summary["printed"] == ["凭条", "居住证明"]
+
+
+def test_paper_out_on_a_real_escpos_driver_then_a_reprint(
+    xvfb: Service, pty_pair: Service, tmp_path: Path
+) -> None:
+    host = pty_pair.env["KIOSK_TEST_PTY_HOST"]
+    result = run(
+        [sys.executable, str(HERE / "ui_printer.py"), str(tmp_path / "p.json")],
+        tmp_path,
+        KIOSK_RECEIPT_PRINTER=f"escpos+serial://{host}?baud=9600",
+        KIOSK_TEST_PTY_DEVICE=pty_pair.env["KIOSK_TEST_PTY_DEVICE"],
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    assert report["summary"]["error"] == ""
+    # The resident is told, in plain words; the certificate still came out.
+    assert "打印机缺纸。您的业务已经受理，请联系工作人员补打凭条。" in report["result_problems"]
+    assert report["printed"] == ["居住证明"]
+    assert report["discarded"] == 0  # the driver asked first and sent nothing
+    # The printer's own health check says so, and the menu marks printing items unavailable.
+    assert report["health"] == ["failed", "consumables", "paper out"]
+    assert report["unavailable"]
+    assert all("暂不可用：打印机缺纸" in u for u in report["unavailable"])
+    # With paper back, staff reprint the receipt from a shell.
+    code, out, err = report["reprint"]
+    assert (code, err) == (0, ""), out + err
+    assert out.strip() == f"{report['number']}: printed 凭条"
+    assert report["number"] in report["reprinted"]
+    events = [
+        json.loads(line)
+        for line in (tmp_path / "d" / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    failed = [e for e in events if e["kind"] == "print_failed"]
+    assert [(e["number"], e["document"]) for e in failed] == [(report["number"], "receipt")]
+    assert [e["number"] for e in events if e["kind"] == "reprinted"] == [report["number"]]

@@ -1,0 +1,224 @@
+"""How bytes reach an ESC/POS printer: a serial line, a TCP socket (port 9100), the kernel's USB
+printer device, or a file. Transports only move bytes; the printer decides what they mean.
+
+USB: `escpos+usb://VVVV:PPPP` finds the printer among the kernel usblp devices
+(/sys/class/usbmisc/lp*) by vendor and product id and opens its /dev/usb/lpN. The kernel driver
+already claims every USB printer class device, so this needs no libusb, no detaching of the
+kernel driver and no root: only membership of the `lp` group, which the Debian package grants
+the kiosk's user. Status answers come back over the same device for printers that are
+bidirectional, which receipt printers are.
+
+Errors are DeviceUnavailable (gone, unplugged, refused); the printer closes the transport and
+opens a new one at its next use, so a printer that was unplugged and plugged back in works again
+without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from devices.errors import DeviceUnavailable
+
+WRITE_TIMEOUT_S = 10.0  # a long receipt over 9600 baud takes a few seconds
+
+
+class Transport(Protocol):
+    bidirectional: bool  # False: nothing can be read back (a file), so no status
+
+    def write(self, data: bytes) -> None: ...
+    def read(self, size: int, timeout: float) -> bytes: ...
+    def discard_input(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class SerialTransport:
+    bidirectional = True
+
+    def __init__(self, path: str, baud: int) -> None:
+        import serial
+
+        self.path = path
+        try:
+            self._port: Any = serial.Serial(path, baud, timeout=0.05, write_timeout=WRITE_TIMEOUT_S)
+        except (serial.SerialException, OSError) as error:
+            raise DeviceUnavailable(
+                f"cannot open {path} ({getattr(error, 'strerror', None) or 'not available'})"
+            ) from None
+
+    def write(self, data: bytes) -> None:
+        import serial
+
+        try:
+            self._port.write(data)
+            self._port.flush()
+        except (serial.SerialException, OSError) as error:
+            raise DeviceUnavailable(f"{self.path}: write failed ({error})") from None
+
+    def read(self, size: int, timeout: float) -> bytes:
+        import serial
+
+        got = b""
+        deadline = time.monotonic() + timeout
+        try:
+            while len(got) < size and time.monotonic() < deadline:
+                got += self._port.read(size - len(got))
+        except (serial.SerialException, OSError) as error:
+            raise DeviceUnavailable(f"{self.path}: read failed ({error})") from None
+        return got
+
+    def discard_input(self) -> None:
+        import serial
+
+        try:
+            self._port.reset_input_buffer()
+        except (serial.SerialException, OSError) as error:
+            raise DeviceUnavailable(f"{self.path}: {error}") from None
+
+    def close(self) -> None:
+        self._port.close()
+
+
+class TcpTransport:
+    bidirectional = True
+
+    def __init__(self, host: str, port: int, connect_timeout: float = 5.0) -> None:
+        self.where = f"{host}:{port}"
+        try:
+            self._sock = socket.create_connection((host.strip("[]"), port), connect_timeout)
+        except OSError as error:
+            raise DeviceUnavailable(f"cannot connect to {self.where} ({error})") from None
+        self._sock.settimeout(WRITE_TIMEOUT_S)
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._sock.sendall(data)
+        except OSError as error:
+            raise DeviceUnavailable(f"{self.where}: send failed ({error})") from None
+
+    def read(self, size: int, timeout: float) -> bytes:
+        got = b""
+        deadline = time.monotonic() + timeout
+        try:
+            while len(got) < size:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self._sock], [], [], left)[0]:
+                    break
+                chunk = self._sock.recv(size - len(got))
+                if not chunk:
+                    raise DeviceUnavailable(f"{self.where}: the printer closed the connection")
+                got += chunk
+        except OSError as error:
+            raise DeviceUnavailable(f"{self.where}: receive failed ({error})") from None
+        return got
+
+    def discard_input(self) -> None:
+        while select.select([self._sock], [], [], 0)[0]:
+            try:
+                if not self._sock.recv(4096):
+                    return
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class FdTransport:
+    """A character device opened read-write (the kernel's USB printer device)."""
+
+    bidirectional = True
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self._fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        except OSError as error:
+            raise DeviceUnavailable(f"cannot open {path} ({error.strerror})") from None
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as error:
+            raise DeviceUnavailable(f"{self.path}: write failed ({error.strerror})") from None
+
+    def read(self, size: int, timeout: float) -> bytes:
+        got = b""
+        deadline = time.monotonic() + timeout
+        try:
+            while len(got) < size:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self._fd], [], [], left)[0]:
+                    break
+                chunk = os.read(self._fd, size - len(got))
+                if not chunk:
+                    time.sleep(0.02)  # usblp reads 0 bytes when the printer has nothing yet
+                got += chunk
+        except OSError as error:
+            raise DeviceUnavailable(f"{self.path}: read failed ({error.strerror})") from None
+        return got
+
+    def discard_input(self) -> None:
+        try:
+            while select.select([self._fd], [], [], 0)[0] and os.read(self._fd, 4096):
+                pass
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def usb_printer_path(vendor: str, product: str, sysfs: Path = Path("/sys/class/usbmisc")) -> str:
+    """The /dev/usb/lpN of the USB printer with these ids (four hex digits each)."""
+    for entry in sorted(sysfs.glob("lp*")):
+        device = (entry / "device").resolve().parent  # the interface's parent: the USB device
+        try:
+            ids = (
+                (device / "idVendor").read_text().strip(),
+                (device / "idProduct").read_text().strip(),
+            )
+        except OSError:
+            continue
+        if ids == (vendor.lower(), product.lower()):
+            return f"/dev/usb/{entry.name}"
+    raise DeviceUnavailable(
+        f"no USB printer {vendor}:{product} is connected (or the usblp driver is not loaded)"
+    )
+
+
+class FileTransport:
+    """Bytes appended to a file: for tests and for printers fed by another program. It cannot
+    answer status queries, so it never claims more than that the bytes were written."""
+
+    bidirectional = False
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self._file = open(path, "ab")  # noqa: SIM115 - kept open for the printer's life
+        except OSError as error:
+            raise DeviceUnavailable(f"cannot open {path} ({error.strerror})") from None
+
+    def write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as error:
+            raise DeviceUnavailable(f"{self.path}: write failed ({error.strerror})") from None
+
+    def read(self, size: int, timeout: float) -> bytes:
+        return b""
+
+    def discard_input(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._file.close()
