@@ -43,6 +43,8 @@ class EscposPrinter(Printer):
 
     # --- the transport -----------------------------------------------------------------------
     def open(self) -> None:
+        if self._transport is not None:
+            return  # already open (open_printer, then `with`)
         try:
             self._transport = self._connect()
         except DeviceUnavailable:

@@ -228,3 +228,10 @@ def test_a_file_printer_writes_the_bytes_and_claims_no_more(tmp_path: Path) -> N
         Outcome.PASSED,
         "written to a file; no status to ask",
     )
+
+
+def test_opening_twice_does_not_open_a_second_line(tmp_path: Path) -> None:
+    # open_printer opens; `with` opens again: the second must not leak the first.
+    with open_printer(f"escpos+file://{tmp_path / 'r.bin'}", RP) as printer:
+        printer.print_job(PrintJob(ESCPOS, TEST_SLIP, "N-10"))
+    assert (tmp_path / "r.bin").read_bytes() == TEST_SLIP
