@@ -262,6 +262,19 @@ class DisplaySettings:
 
 
 @dataclass(frozen=True)
+class VoiceSettings:
+    enabled: bool = setting(
+        True, "Speak each screen's prompt (labels and instructions, never personal values)."
+    )
+    volume: int = setting(80, "Loudness of the spoken prompts, 0 to 100.", between(0, 100))
+    voice: str = setting(
+        "cmn-latn-pinyin",
+        "The espeak-ng voice; cmn-latn-pinyin reads Chinese characters as Mandarin.",
+        matches(r"[A-Za-z0-9_+-]{1,40}", "an espeak-ng voice name, e.g. cmn-latn-pinyin"),
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     kiosk: KioskSettings = field(default_factory=KioskSettings)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
@@ -269,6 +282,7 @@ class Config:
     session: SessionSettings = field(default_factory=SessionSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
     demo: bool = False
     source: str = "defaults"  # the file it came from, for messages
     origins: Mapping[str, str] = field(default_factory=dict)  # "section.key" -> where it came from
@@ -285,6 +299,7 @@ SECTIONS: Final[dict[str, type[Any]]] = {
     "session": SessionSettings,
     "storage": StorageSettings,
     "display": DisplaySettings,
+    "voice": VoiceSettings,
 }
 SECTION_DOCS: Final = {
     "kiosk": "This kiosk and its hall.",
@@ -293,6 +308,7 @@ SECTION_DOCS: Final = {
     "session": "Time limits of a resident's session (monotonic clock).",
     "storage": "The durable outbox and personal data on disk.",
     "display": "The touchscreen.",
+    "voice": "Spoken prompts (espeak-ng, offline), with captions on every screen.",
 }
 
 

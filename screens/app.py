@@ -28,6 +28,7 @@ from devices.base import CardReader, Fault, HealthLevel, Outcome, Printer, Role
 from devices.errors import DeviceError
 from devices.registry import open_device
 from devices.simulators.reader import SimReader
+from devices.speaker import Speaker
 from kiosk.cardmonitor import CardMonitor
 from kiosk.clock import now_local
 from kiosk.config import Config
@@ -86,6 +87,8 @@ class KioskApp(App):
         self.numbers: list[str] = []  # transactions committed since start (for kiosk demo)
         self.signer: Signer | None = None
         self.ignore_touches_until = 0.0
+        self.voice_record_to: Path | None = None  # kiosk demo keeps each prompt as a WAV here
+        self._speaker: Speaker | None = None
         # Printers are used by the printer watch and by printing, both off the UI thread.
         self.printer_lock = threading.Lock()
         self._printer_wake = threading.Event()
@@ -211,7 +214,21 @@ class KioskApp(App):
                 self.kiosk.out_of_order[need] = reason
         self.printers_checked += 1
 
+    @property
+    def speaker(self) -> Speaker:
+        if self._speaker is None:
+            voice = self.config_.voice
+            self._speaker = Speaker(
+                voice=voice.voice,
+                volume=voice.volume,
+                play=voice.enabled and self.voice_record_to is None,
+                record_to=self.voice_record_to,
+            )
+        return self._speaker
+
     def on_stop(self) -> None:
+        if self._speaker is not None:
+            self._speaker.close()
         self._stopping.set()
         self._printer_wake.set()
         self.monitor.stop()
@@ -225,6 +242,20 @@ class KioskApp(App):
         if hasattr(screen, "enter"):
             screen.enter(**kwargs)
         self.manager.current = name
+        self.speak_current()
+
+    # --- voice ------------------------------------------------------------------------------------
+    def speak_current(self) -> None:
+        """Say the current screen's prompt (and show it as the caption). Returns at once: the
+        speaker synthesises and plays on its own thread."""
+        screen = self.manager.current_screen
+        screen.spoken = screen.spoken_prompt()
+        if self.config_.voice.enabled or self.voice_record_to is not None:
+            self.speaker.say(screen.name, screen.spoken)
+
+    def repeat_prompt(self) -> None:
+        self.touch()
+        self.speak_current()
 
     def back(self) -> None:
         session = self.session

@@ -20,6 +20,9 @@ class ClosingScreen(ResidentScreen):
     message = StringProperty("")
     reason = StringProperty("")
 
+    def spoken_prompt(self) -> str:
+        return f"{self.reason}{self.message}"
+
     def enter(self, message: str = "", reason: str = "") -> None:
         self.back_enabled = False
         self.message = message

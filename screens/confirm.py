@@ -18,6 +18,9 @@ NAME = "confirm"
 
 
 class ConfirmScreen(ResidentScreen):
+    def spoken_prompt(self) -> str:
+        return "请核对屏幕上的信息，确认无误后点击提交。"
+
     def enter(self) -> None:
         app = App.get_running_app()
         session = app.session

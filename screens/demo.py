@@ -1,8 +1,9 @@
 """`kiosk demo --out DIR`: one complete resident session through the real screens, with nobody
 at the kiosk (screens/driver.py is the scripted resident).
 
-Writes DIR/screens/NN-name.png (the window's real size), DIR/receipt.bin, DIR/certificate.pdf
-and DIR/summary.json (items, transaction numbers, what was printed, timings).
+Writes DIR/screens/NN-name.png (the window's real size), DIR/voice/NN-name.wav (each spoken
+prompt), DIR/receipt.bin, DIR/certificate.pdf and DIR/summary.json (items, transaction numbers,
+what was printed, the captions of the prompts, timings).
 """
 
 from __future__ import annotations
@@ -36,10 +37,13 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "screens", ignore_errors=True)
     app = KioskApp(config)
+    shutil.rmtree(out / "voice", ignore_errors=True)
+    app.voice_record_to = out / "voice"  # each spoken prompt, as the resident would hear it
     driver = (driver_class or Driver)(app, out, extra)
     Clock.schedule_once(lambda _dt: driver.start(), 0.5)
     app.run()
     issued = driver.issued
+    voice = app.speaker.recorded  # the speaker was closed with the app: everything is written
     if issued is not None:
         (out / "receipt.bin").write_bytes(issued.receipt)
         if issued.certificate:
@@ -55,6 +59,8 @@ def run_demo(
         "printed": issued.printed if issued else [],
         "print_problems": issued.problems if issued else [],
         "screens": driver.shots,
+        "voice": [{"file": file, "caption": caption} for file, caption in voice],
+        "voice_problem": app.speaker.last_error,
         "timings": driver.timings,
     }
     (out / "summary.json").write_text(

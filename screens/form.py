@@ -30,6 +30,9 @@ class FormScreen(ResidentScreen):
     problem = StringProperty("")
     answer = StringProperty("")
 
+    def spoken_prompt(self) -> str:
+        return f"{self.progress}。{self.question}，请选择后点击下一步。"
+
     def enter(self, last: bool = False) -> None:
         # Items without questions never come here (the menu takes them to the confirm screen).
         app = App.get_running_app()
@@ -194,6 +197,7 @@ class FormScreen(ResidentScreen):
         if self.index + 1 < len(self.fields):
             self.index += 1
             self._show()
+            app.speak_current()
         else:
             self.review()
 
@@ -202,6 +206,7 @@ class FormScreen(ResidentScreen):
             return False
         self.index -= 1
         self._show()
+        App.get_running_app().speak_current()
         return True
 
     def review(self) -> None:

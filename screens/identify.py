@@ -19,6 +19,11 @@ class IdentifyScreen(ResidentScreen):
     detail = StringProperty("")
     problem = StringProperty("")
 
+    def spoken_prompt(self) -> str:
+        if self.problem:
+            return f"请重新放置卡片。{self.problem}"
+        return "读卡成功。请核对屏幕上的信息，确认无误后点击开始办理。"
+
     def enter(self, problem: str = "") -> None:
         app = App.get_running_app()
         self.problem = problem

@@ -15,6 +15,9 @@ NAME = "idle"
 
 
 class IdleScreen(ResidentScreen):
+    def spoken_prompt(self) -> str:
+        return "您好，请将身份证或社保卡放在下方读卡区。"
+
     def demo_card(self) -> None:
         """Demo mode only: place the next synthetic resident's card on the simulated reader."""
         App.get_running_app().reader.present()

@@ -22,6 +22,9 @@ class LookupScreen(ResidentScreen):
     found = StringProperty("")
     source = StringProperty("")
 
+    def spoken_prompt(self) -> str:
+        return "正在查询您的办件进度，请稍候。"
+
     def enter(self) -> None:
         app = App.get_running_app()
         self.found, self.source = "正在查询，请稍候……", ""

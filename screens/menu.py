@@ -21,6 +21,11 @@ class MenuScreen(ResidentScreen):
     category = StringProperty("")
     prompt = StringProperty("")
 
+    def spoken_prompt(self) -> str:
+        if not self.category:
+            return f"{self.prompt}。"
+        return f"{self.prompt}。灰色的事项暂时不能办理，屏幕上写有原因。"
+
     def enter(self, category: str = "") -> None:
         self.category = category
         self._fill()
@@ -68,9 +73,11 @@ class MenuScreen(ResidentScreen):
         self.ids.choices.clear_widgets()
 
     def show(self, category: str) -> None:
-        App.get_running_app().touch()
+        app = App.get_running_app()
+        app.touch()
         self.category = category
         self._fill()
+        app.speak_current()
 
     def back_to_categories(self) -> bool:
         if not self.category:

@@ -23,6 +23,9 @@ class RatingScreen(ResidentScreen):
     asks_consent = BooleanProperty(False)
     consent = NumericProperty(-1)  # -1 not answered, 0 no, 1 yes
 
+    def spoken_prompt(self) -> str:
+        return "请您对本次服务进行评价，评价是自愿的。"
+
     def enter(self) -> None:
         self.level, self.consent, self.asks_consent = 0, -1, False
         box = self.ids.levels

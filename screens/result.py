@@ -26,6 +26,15 @@ class ResultScreen(ResidentScreen):
     next_steps = StringProperty("")
     qr = ObjectProperty(None, allownone=True)
 
+    def spoken_prompt(self) -> str:
+        parts = [self.status + "。"]
+        if self.printed:
+            parts.append("请取走打印的材料。")
+        if self.problems:
+            parts.append(self.problems.replace("⚠ ", ""))
+        parts.append("您可以评价本次服务，或点击结束办理。")
+        return "".join(parts)
+
     def enter(self) -> None:
         app = App.get_running_app()
         session, issued = app.session, app.last_issued

@@ -18,6 +18,9 @@ NAME = "submitting"
 class SubmittingScreen(ResidentScreen):
     status = StringProperty("")
 
+    def spoken_prompt(self) -> str:
+        return str(self.status)
+
     def enter(self) -> None:
         self.back_enabled = False
         self.status = "正在提交，请稍候……"
@@ -38,6 +41,7 @@ class SubmittingScreen(ResidentScreen):
             return
         app.numbers.append(app.session.number)
         self.status = "已受理，正在打印凭条……"
+        app.speak_current()
         app.issue(lambda issued: app.go("result"))
 
 

@@ -76,6 +76,7 @@ class ResidentScreen(Screen):
 
     back_enabled = BooleanProperty(True)
     title = StringProperty("")
+    spoken = StringProperty("")  # what the voice says on this screen; shown as its caption
     body = ObjectProperty(None, allownone=True)
 
     def add_widget(self, widget: Any, *args: Any, **kwargs: Any) -> None:
@@ -83,6 +84,11 @@ class ResidentScreen(Screen):
             self.body.add_widget(widget, *args, **kwargs)
         else:
             super().add_widget(widget, *args, **kwargs)
+
+    def spoken_prompt(self) -> str:
+        """What this screen says aloud: labels and instructions, never a personal value (a
+        public hall hears it). The caption shows the same words."""
+        return ""
 
     def wipe(self) -> None:
         """Forget everything shown about the resident (called when the session ends)."""

@@ -12,6 +12,7 @@ from typing import Any
 from PIL import Image
 
 from offline_cache.platform_server import Store
+from tests.devices.test_speaker import loudest
 from tests.harness.services import Service
 
 HERE = Path(__file__).parent
@@ -89,6 +90,20 @@ def test_kiosk_demo_writes_screens_documents_and_a_summary(xvfb: Service, tmp_pa
     assert (out / "receipt.bin").read_bytes().startswith(b"\x1b@\x1c&")
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["printed"] == ["凭条", "居住证明"]
+    # One audible WAV per resident screen, its caption what the screen said (no personal data).
+    spoken = {
+        v["file"].split("-", 1)[1].removesuffix(".wav"): v["caption"] for v in summary["voice"]
+    }
+    visited = {"idle", "identify", "menu", "form", "confirm", "submitting", "result", "rating"}
+    assert visited | {"closing"} <= set(spoken)
+    assert sorted(p.name for p in (out / "voice").iterdir()) == [
+        v["file"] for v in summary["voice"]
+    ]
+    for entry in summary["voice"]:
+        assert loudest((out / "voice" / entry["file"]).read_bytes()) > 3000, entry["file"]
+    assert spoken["idle"] == "您好，请将身份证或社保卡放在下方读卡区。"
+    assert spoken["closing"].endswith("请取走您的卡片。")
+    assert not any(value in caption for caption in spoken.values() for value in ("测试一", "0316"))
     assert summary["window"] == [1080, 1920]
     assert summary["timings"]["session_s"] > 0
 

@@ -117,6 +117,11 @@ class CheckingDriver(Driver):
                 if y > Window.height / 2:
                     self.violations.append(f"{what}: primary action in the upper half")
         ids = screen.ids
+        # Every screen speaks, and its caption shows exactly what it says.
+        if not screen.spoken or ids.caption.text != "语音提示：" + screen.spoken:
+            self.violations.append(f"{name}: no spoken prompt, or a caption that differs")
+        if not self.visible(ids.repeat):
+            self.violations.append(f"{name}: no 再听一遍")
         if "call_staff" not in ids or not self.visible(ids.call_staff):
             self.violations.append(f"{name}: no 呼叫工作人员")
         if name.split("-", maxsplit=1)[0] not in NO_BACK and not self.visible(ids.back):
