@@ -154,8 +154,15 @@ class CupsPrinter(Printer):
             self._cancel(job_id)
             self._set_state(DeviceState.ERROR, "the job could not be sent")
             raise
-        self._wait(job_id, job.title)
-        self._settle()
+        try:
+            self._wait(job_id, job.title)
+            self._settle()
+        except DeviceUnavailable:
+            # cupsd went away mid-job: cancel it (on a fresh connection), so that a resident's
+            # certificate does not come out later, unattended, besides the staff's reprint.
+            self._cancel(job_id)
+            self._set_state(DeviceState.ERROR, "lost CUPS during the job")
+            raise
         self._set_state(DeviceState.IDLE)
         self._emit("printed", {"title": job.title, "job": str(job_id)})
 

@@ -36,6 +36,8 @@ class PdfDirPrinter(Printer):
             raise DeviceUnavailable(
                 f"{self.url}: {self.folder} is not a folder the kiosk may write to"
             )
+        for stale in self.folder.glob(".*.pdf.partial"):
+            stale.unlink(missing_ok=True)  # a crash mid-write: half a certificate, personal data
         super().open()
 
     def path_for(self, title: str) -> Path:

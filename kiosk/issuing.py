@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from devices.base import ESCPOS, PDF, Printer, PrintJob
-from devices.errors import DeviceError
+from devices.errors import DeviceError, PrinterError
 from kiosk.catalog import Catalog, Item
 from kiosk.clock import SHANGHAI, now_local
 from kiosk.config import Config
@@ -140,7 +140,13 @@ def send(
             printer.print_job(PrintJob(content, data, number))
             issued.printed.append(words)
         except DeviceError as error:
-            issued.problems.append(error.resident_message)
+            # A printer's own words when it has them ("打印机缺纸。…"); otherwise say which paper
+            # did not come out, that the matter is accepted, and what to do.
+            issued.problems.append(
+                error.resident_message
+                if isinstance(error, PrinterError)
+                else f"{words}未能打印（打印机未连接）。您的业务已经受理，请联系工作人员补打。"
+            )
             record_event(
                 config.data_dir,
                 "print_failed",
@@ -169,6 +175,15 @@ def reprint(
     row = outbox.by_number(number)
     if row is None or row.kind != "transaction":
         raise ReprintError(f"there is no transaction {number} on this kiosk")
+    if row.status == "rejected":
+        raise ReprintError(
+            f"{number} was rejected by the platform ({row.reject_code}): its documents are "
+            "not valid and are not printed again"
+        )
+    # The retention rule holds here too, not only at the kiosk's start.
+    outbox.purge(config.storage.retention_days * 86400)
+    row = outbox.by_number(number)
+    assert row is not None
     personal = outbox.personal(row)
     if personal is None:
         raise ReprintError(

@@ -71,36 +71,49 @@ def cmd_print_reprint(args: argparse.Namespace) -> int:
     path = config.data_dir / OUTBOX_FILE
     if not path.exists():
         raise CommandError(f"there is no outbox in {config.data_dir}", EXIT_NO)
-    wanted = {
-        Role.RECEIPT_PRINTER: "" if args.certificate else config.devices.receipt_printer,
-        Role.CERTIFICATE_PRINTER: "" if args.receipt else config.devices.certificate_printer,
-    }
-    documents: tuple[str, ...] = ("receipt", "certificate")
-    if args.receipt or args.certificate:
-        documents = ("receipt",) if args.receipt else ("certificate",)
-    printers: dict[Role, Printer] = {}
-    try:
-        for role, url in wanted.items():
-            if url:
-                printers[role] = open_printer(str(url), role)
-        with Outbox(path, min_free_bytes=0, create=False) as outbox:
+    catalog = load_catalog()
+    with Outbox(path, min_free_bytes=0, create=False) as outbox:
+        # What there is to print is known before any printer is opened: a broken certificate
+        # printer must not stand in the way of a receipt, nor hide a mistyped number.
+        row = outbox.by_number(args.number)
+        if row is None or row.kind != "transaction":
+            raise CommandError(f"there is no transaction {args.number} on this kiosk", EXIT_NO)
+        item = next((i for i in catalog.items if i.code == row.payload.get("item")), None)
+        documents = ["receipt"] if not args.certificate else []
+        if item is not None and "certificate" in item.prints and not args.receipt:
+            documents.append("certificate")
+        if not documents:
+            raise CommandError(f"{args.number}: its item issues no certificate", EXIT_NO)
+        urls = {
+            Role.RECEIPT_PRINTER: config.devices.receipt_printer if "receipt" in documents else "",
+            Role.CERTIFICATE_PRINTER: (
+                config.devices.certificate_printer if "certificate" in documents else ""
+            ),
+        }
+        printers: dict[Role, Printer] = {}
+        try:
+            for role, url in urls.items():
+                if url:
+                    printers[role] = open_printer(str(url), role)
             issued = reprint(
                 config,
                 outbox,
-                load_catalog(),
+                catalog,
                 args.number,
                 receipt_printer=printers.get(Role.RECEIPT_PRINTER),
                 certificate_printer=printers.get(Role.CERTIFICATE_PRINTER),
                 signer=_signer(config) if Role.CERTIFICATE_PRINTER in printers else None,
-                documents=documents,
+                documents=tuple(documents),
             )
-    except ReprintError as error:
-        raise CommandError(str(error), EXIT_NO) from None
-    except DeviceError as error:
-        raise CommandError(f"打印机无法使用 (printer unavailable): {error}", EXIT_DEVICE) from None
-    finally:
-        for printer in printers.values():
-            printer.close()
+        except ReprintError as error:
+            raise CommandError(str(error), EXIT_NO) from None
+        except DeviceError as error:
+            raise CommandError(
+                f"打印机无法使用 (printer unavailable): {error}", EXIT_DEVICE
+            ) from None
+        finally:
+            for printer in printers.values():
+                printer.close()
     for problem in issued.problems:
         print(f"kiosk: {problem}")
     print(f"{args.number}: printed {', '.join(issued.printed) or 'nothing'}")

@@ -7,6 +7,7 @@ for an older generation. Printing runs on a worker thread while the session is p
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from screens.widgets import KWarningBar  # noqa: F401 - used by app.kv
 
 Builder.load_file(str(Path(__file__).with_name("app.kv")))
 
+log = logging.getLogger("kiosk.screens")
 TICK_S = 0.25
 PRINTER_CHECK_S = 5.0  # a printer's own status, asked this often (and after each job)
 TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
@@ -95,6 +97,7 @@ class KioskApp(App):
         self._stopping = threading.Event()
         self._warned_near_end: set[str] = set()
         self.printers_checked = 0  # how many looks have reached the screen (tests wait on it)
+        self._printer_watch: threading.Thread | None = None
 
     # --- building --------------------------------------------------------------------------
     def build(self) -> Root:
@@ -131,7 +134,10 @@ class KioskApp(App):
     def _open_devices(self) -> None:
         """Open what can be opened; a device that cannot is retried later, and the items that
         need it are shown as unavailable meanwhile. The kiosk starts either way."""
-        threading.Thread(target=self._watch_printers, name="printer-watch", daemon=True).start()
+        self._printer_watch = threading.Thread(
+            target=self._watch_printers, name="printer-watch", daemon=True
+        )
+        self._printer_watch.start()
         try:
             args = (
                 self.config_.data_dir,
@@ -166,9 +172,16 @@ class KioskApp(App):
         status (no side effect); what cannot print makes its items unavailable, with the
         reason in words. Paper near its end is told to staff once."""
         while not self._stopping.is_set():
-            with self.printer_lock:
-                found = self._check_printers()
-            Clock.schedule_once(lambda _dt, found=found: self._apply_printers(found))
+            try:
+                with self.printer_lock:
+                    if self._stopping.is_set():
+                        return
+                    found = self._check_printers()
+                Clock.schedule_once(lambda _dt, found=found: self._apply_printers(found))
+            except Exception:
+                # The watch must outlive a surprise (a full disk for the events file, say):
+                # without it the menu would show the last printer state for ever.
+                log.exception("printer check failed; trying again")
             self._printer_wake.wait(PRINTER_CHECK_S)
             self._printer_wake.clear()
 
@@ -231,6 +244,17 @@ class KioskApp(App):
             self._speaker.close()
         self._stopping.set()
         self._printer_wake.set()
+        if self._printer_watch is not None:
+            self._printer_watch.join(5)
+        # Printers hold serial ports and sockets: give them back (a shell's `kiosk print`
+        # may want them next). A job still printing keeps the lock; then leave them to exit.
+        if self.printer_lock.acquire(timeout=2):
+            try:
+                for printer in self.printers.values():
+                    printer.close()
+                self.printers.clear()
+            finally:
+                self.printer_lock.release()
         self.monitor.stop()
         self.kiosk.close(sync_timeout_s=2.0)  # on the UI thread: do not wait out a request
 

@@ -26,18 +26,35 @@ from devices.base import (
     Role,
 )
 from devices.errors import DeviceUnavailable, PrinterError
-from devices.escpos.status import ANSWER_LENGTH, QUERY, PrinterStatus, StatusError, decode
+from devices.escpos.status import (
+    AFTER_JOB,
+    ANSWER_LENGTH,
+    QUERY,
+    PrinterStatus,
+    StatusError,
+    decode,
+    decode_after_job,
+)
 from devices.escpos.transport import Transport
 from devices.testpage import TEST_SLIP
 
-STATUS_TIMEOUT_S = 1.0  # an answer takes milliseconds; a second covers a busy 9600-baud line
+STATUS_TIMEOUT_S = 1.0
+# How long the printer may take to print a job before GS r 1 is answered: a 58 mm thermal
+# printer feeds about 80 mm/s; a receipt with a raster QR code is some 20 kB and 20 cm.
+JOB_BASE_S, JOB_BYTES_PER_S = (
+    5.0,
+    2000.0,
+)  # an answer takes milliseconds; a second covers a busy 9600-baud line
 ASK_STAFF = "您的业务已经受理，请联系工作人员补打凭条。"
 
 
 class EscposPrinter(Printer):
-    def __init__(self, url: str, connect: Callable[[], Transport]) -> None:
+    def __init__(
+        self, url: str, connect: Callable[[], Transport], *, job_base_s: float = JOB_BASE_S
+    ) -> None:
         super().__init__(url, Role.RECEIPT_PRINTER)
         self._connect = connect
+        self.job_base_s = job_base_s
         self._transport: Transport | None = None
         self.last_status: PrinterStatus | None = None
 
@@ -127,20 +144,48 @@ class EscposPrinter(Printer):
         if before is not None and not before.can_print:
             raise self._refusal(self.url, before, after=False)
         self._set_state(DeviceState.BUSY)
+        link = self._link()
+        answer = b""
         try:
-            self._link().write(job.data)
+            link.write(job.data)
+            if link.bidirectional:
+                # Asked after the job: answered only once the printer has printed it.
+                link.discard_input()
+                link.write(AFTER_JOB)
+                answer = link.read(1, self.job_base_s + len(job.data) / JOB_BYTES_PER_S)
         except DeviceUnavailable:
             self._drop()
             self._set_state(DeviceState.OFFLINE, "the printer went away while printing")
-            raise
-        after = self.status()
-        if after is not None and not after.can_print:
-            raise self._refusal(self.url, after, after=True)
-        if after is None:
+            raise self._unconfirmed(job, "the printer went away while printing") from None
+        if not link.bidirectional:
             self._set_state(DeviceState.IDLE)
-        elif after.paper == "near_end":
+            self._emit("printed", {"title": job.title, "bytes": str(len(job.data))})
+            return
+        try:
+            after = self._status()  # on the line that carried the job: never a fresh one
+        except DeviceUnavailable:
+            self._drop()
+            raise self._unconfirmed(job, "no status after the job") from None
+        if after is None or not after.can_print:
+            raise self._refusal(self.url, after or PrinterStatus("out"), after=True)
+        if not answer:
+            raise self._unconfirmed(job, "the printer did not confirm the job in time")
+        try:
+            paper = decode_after_job(answer[0])
+        except StatusError as error:
+            raise self._unconfirmed(job, str(error)) from None
+        if paper == "out":
+            raise self._refusal(self.url, PrinterStatus("out"), after=True)
+        if paper == "near_end" or after.paper == "near_end":
             self._emit("paper_near_end", {"title": job.title})
         self._emit("printed", {"title": job.title, "bytes": str(len(job.data))})
+
+    def _unconfirmed(self, job: PrintJob, why: str) -> PrinterError:
+        self._set_state(DeviceState.ERROR, why)
+        return PrinterError(
+            f"{self.url}: {job.title} sent but not confirmed printed ({why})",
+            resident_message=f"凭条可能没有打印完整。{ASK_STAFF}",
+        )
 
     # --- health -------------------------------------------------------------------------------
     def check_health(self, level: HealthLevel) -> HealthResult:

@@ -26,6 +26,10 @@ QUERY: Final = b"".join(
     DLE_EOT + bytes([n]) for n in (PRINTER, OFFLINE_CAUSE, ERROR_CAUSE, ROLL_PAPER)
 )
 ANSWER_LENGTH: Final = 4
+# GS r 1 (paper sensor status) is not real-time: the printer answers it only when it reaches it
+# in its buffer, i.e. after everything sent before it was printed. Its byte: bits 0-1 near end,
+# bits 2-3 paper out; bits 4 and 7 always clear.
+AFTER_JOB: Final = b"\x1dr\x01"
 _FIXED_MASK, _FIXED_BITS = 0x93, 0x12
 
 
@@ -42,7 +46,7 @@ class PrinterStatus:
 
     @property
     def can_print(self) -> bool:
-        return self.paper != "out" and not self.cover_open and not self.error
+        return self.paper != "out" and not self.cover_open and not self.error and not self.offline
 
     def problem(self) -> tuple[str, str] | None:
         """(for technicians, for residents) when it cannot print now; None when it can."""
@@ -54,6 +58,8 @@ class PrinterStatus:
             return "the cutter is jammed", "打印机切纸故障"
         if self.error:
             return f"{self.error} printer error", "打印机故障"
+        if self.offline:
+            return "printer offline", "打印机暂停工作"
         return None
 
 
@@ -78,6 +84,8 @@ def decode(answer: bytes) -> PrinterStatus:
         error = "cutter"
     elif error_cause & 0x40:
         error = "recoverable"
+    elif offline_cause & 0x40:
+        error = "unknown"  # "an error occurred", its cause not reported
     if offline_cause & 0x20 and paper == "ok":
         paper = "out"  # stopped at the paper end although the roll sensor has not caught up
     return PrinterStatus(
@@ -86,3 +94,12 @@ def decode(answer: bytes) -> PrinterStatus:
         offline=bool(printer & 0x08),
         error=error,
     )
+
+
+def decode_after_job(answer: int) -> str:
+    """The paper state from a GS r 1 answer: "ok", "near_end" or "out"."""
+    if answer & 0x90:
+        raise StatusError(f"{answer:#04x} is not a paper sensor answer")
+    if answer & 0x0C:
+        return "out"
+    return "near_end" if answer & 0x03 else "ok"

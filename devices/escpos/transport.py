@@ -54,8 +54,14 @@ class SerialTransport:
         import serial
 
         try:
-            self._port.write(data)
-            self._port.flush()
+            self._port.write(data)  # bounded by write_timeout
+            # Not flush(): tcdrain has no time limit, and a USB serial printer that stalls would
+            # hold the caller for ever. Wait for the output queue to empty, up to a deadline.
+            deadline = time.monotonic() + WRITE_TIMEOUT_S
+            while self._port.out_waiting and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if self._port.out_waiting:
+                raise DeviceUnavailable(f"{self.path}: the printer stopped taking data")
         except (serial.SerialException, OSError) as error:
             raise DeviceUnavailable(f"{self.path}: write failed ({error})") from None
 
@@ -136,15 +142,26 @@ class FdTransport:
     def __init__(self, path: str) -> None:
         self.path = path
         try:
-            self._fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+            # Non-blocking: usblp blocks a writer for as long as the printer stalls (no paper),
+            # which must cost a bounded wait, not a frozen kiosk.
+            self._fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         except OSError as error:
             raise DeviceUnavailable(f"cannot open {path} ({error.strerror})") from None
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
+        deadline = time.monotonic() + WRITE_TIMEOUT_S
         try:
             while view:
-                view = view[os.write(self._fd, view) :]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DeviceUnavailable(f"{self.path}: the printer stopped taking data")
+                if not select.select([], [self._fd], [], left)[1]:
+                    continue
+                try:
+                    view = view[os.write(self._fd, view) :]
+                except BlockingIOError:
+                    continue
         except OSError as error:
             raise DeviceUnavailable(f"{self.path}: write failed ({error.strerror})") from None
 

@@ -1,8 +1,9 @@
 """An ESC/POS thermal receipt printer on one end of a pty pair (socat); the kiosk's driver opens
 the other end like a real serial port. It keeps what it would have printed and answers the
 real-time status queries `DLE EOT n` (n = 1 printer, 2 offline cause, 3 error cause, 4 roll
-paper) from its own state, written from Epson's ESC/POS reference with no code shared with the
-driver: a misreading cannot hide in both.
+paper) at once, and the paper sensor query `GS r 1` when it reaches it (after what came
+before it was printed), from its own state. Written from Epson's ESC/POS reference with no
+code shared with the driver: a misreading cannot hide in both.
 
 States a test (or a person at the command line) can set: paper "ok", "near-end" or "out"; the
 cover open; a cutter jam. With no paper or the cover open it prints nothing: bytes that arrive
@@ -18,7 +19,7 @@ import os
 import select
 import threading
 
-DLE, EOT = 0x10, 0x04
+DLE, EOT, GS = 0x10, 0x04, 0x1D
 PAPER_STATES = ("ok", "near-end", "out")
 FIXED = 0x12  # bits 1 and 4 are always set in a status answer; bits 0 and 7 always clear
 
@@ -32,6 +33,7 @@ class EscposPrinterSimulator:
         self.cover_open = False
         self.cutter_jam = False
         self.paper_left: int | None = None  # bytes until the roll runs out (None: plenty)
+        self.confirms_jobs = True  # False: GS r 1 is never answered (a printer that hung)
         self.printed = bytearray()  # everything it printed, status queries taken out
         self.discarded = bytearray()  # what arrived while it could not print
         self.queries: list[int] = []  # the n of every DLE EOT n it answered
@@ -75,6 +77,10 @@ class EscposPrinterSimulator:
             return FIXED | {"ok": 0x00, "near-end": 0x0C, "out": 0x6C}[self.paper]
         return FIXED
 
+    def paper_sensor_byte(self) -> int:
+        """The answer to GS r 1, sent once everything before it was printed."""
+        return {"ok": 0x00, "near-end": 0x03, "out": 0x0C}[self.paper]
+
     # --- the line ------------------------------------------------------------------------------
     def start(self) -> EscposPrinterSimulator:
         self._thread = threading.Thread(target=self.serve, name="escpos-simulator", daemon=True)
@@ -115,6 +121,19 @@ class EscposPrinterSimulator:
         i = start = 0
         with self._lock:
             while i < len(data):
+                if data[i] == GS:
+                    if i + 2 >= len(data):
+                        self._keep(data[start:i])
+                        return data[i:]
+                    if data[i + 1] == 0x72 and data[i + 2] in (1, 49):  # GS r 1: in order
+                        self._keep(data[start:i])
+                        self.queries.append(0x72)
+                        if self.confirms_jobs:
+                            os.write(fd, bytes([self.paper_sensor_byte()]))
+                        i = start = i + 3
+                        continue
+                    i += 1
+                    continue
                 if data[i] != DLE:
                     i += 1
                     continue

@@ -77,7 +77,8 @@ def test_a_receipt_arrives_byte_for_byte_with_status_asked_before_and_after(
     printer.subscribe(events.append)
     printer.print_job(PrintJob(ESCPOS, receipt, "TEST-0001-20261129-00001"))
     assert simulator.take_printed() == receipt
-    assert simulator.queries == [1, 2, 3, 4, 1, 2, 3, 4]
+    # Real-time status before; after the job, GS r 1 (answered once printed), then status again.
+    assert simulator.queries == [1, 2, 3, 4, 0x72, 1, 2, 3, 4]
     assert [e.kind for e in events if e.kind == "printed"] == ["printed"]
 
 
@@ -235,3 +236,26 @@ def test_opening_twice_does_not_open_a_second_line(tmp_path: Path) -> None:
     with open_printer(f"escpos+file://{tmp_path / 'r.bin'}", RP) as printer:
         printer.print_job(PrintJob(ESCPOS, TEST_SLIP, "N-10"))
     assert (tmp_path / "r.bin").read_bytes() == TEST_SLIP
+
+
+def test_a_job_the_printer_never_confirms_is_not_reported_printed(
+    pty_pair: Service, simulator: EscposPrinterSimulator
+) -> None:
+    from devices.escpos.transport import SerialTransport
+
+    host = pty_pair.env["KIOSK_TEST_PTY_HOST"]
+    printer = EscposPrinter(
+        "escpos+serial://test", lambda: SerialTransport(host, 9600), job_base_s=0.3
+    )
+    printer.open()
+    simulator.confirms_jobs = False  # it takes the bytes and then hangs
+    events: list[DeviceEvent] = []
+    printer.subscribe(events.append)
+    try:
+        with pytest.raises(PrinterError) as unconfirmed:
+            printer.print_job(PrintJob(ESCPOS, TEST_SLIP, "N-11"))
+    finally:
+        printer.close()
+    assert "N-11 sent but not confirmed printed" in str(unconfirmed.value)
+    assert unconfirmed.value.resident_message.startswith("凭条可能没有打印完整。")
+    assert "printed" not in [e.kind for e in events]

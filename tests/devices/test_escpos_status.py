@@ -24,6 +24,8 @@ def test_the_query_asks_the_four_statuses_in_order() -> None:
         (b"\x1a\x52\x32\x12", PrinterStatus("ok", offline=True, error="unrecoverable")),
         (b"\x12\x12\x52\x12", PrinterStatus("ok", error="recoverable")),
         (b"\x1a\x32\x12\x12", PrinterStatus("out", offline=True)),  # paper-end stop, sensor late
+        (b"\x1a\x12\x12\x12", PrinterStatus("ok", offline=True)),  # offline, no cause given
+        (b"\x12\x52\x12\x12", PrinterStatus("ok", error="unknown")),  # "an error occurred"
     ],
 )
 def test_answers_mean_what_the_reference_says(answer: bytes, expected: PrinterStatus) -> None:
@@ -39,6 +41,8 @@ def test_what_can_print_and_what_is_said_when_not() -> None:
         "打印机切纸故障",
     )
     assert PrinterStatus("ok").problem() is None
+    assert not PrinterStatus("ok", offline=True).can_print
+    assert PrinterStatus("ok", offline=True).problem() == ("printer offline", "打印机暂停工作")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,37 @@ def test_reprint_by_number_within_the_retention_period_only(tmp_path: Path) -> N
     purged = run(["print", "reprint", number], tmp_path, **printers)
     assert purged.returncode == 1
     assert "erased after the retention period" in purged.stderr
+
+
+def test_reprint_refuses_rejected_and_expired_rows_and_opens_only_what_it_needs(
+    tmp_path: Path,
+) -> None:
+    env = {"HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / "d"), "KIOSK_READER": "sim://"}
+    run_soak(load_config(None, demo=True, environ=env), 3, seed=1, out=io.StringIO())
+    path = tmp_path / "d" / "outbox.sqlite3"
+    with Outbox(path, min_free_bytes=0) as outbox:
+        rows = [r for r in outbox.rows() if r.kind == "transaction"]
+        first, second, third = rows[0], rows[1], rows[2]
+        for row in outbox.lease("test", limit=100, lease_s=60):
+            if row.key == first.key:
+                outbox.reject(row.key, "test", "ITEM_CLOSED", "该事项已停止自助受理")
+            else:
+                outbox.accept(row.key, "test")
+    with sqlite3.connect(path) as db:  # accepted long before the retention period
+        db.execute("UPDATE outbox SET updated_at = 0 WHERE key = ?", (second.key,))
+    db.close()
+    slip = tmp_path / "slip.bin"
+    printers = {
+        "KIOSK_RECEIPT_PRINTER": f"escpos+file://{slip}",
+        # A certificate printer that cannot be reached must not block a receipt.
+        "KIOSK_CERTIFICATE_PRINTER": "cups://NO-SUCH-QUEUE",
+    }
+    rejected = run(["print", "reprint", first.number], tmp_path, **printers)
+    assert rejected.returncode == 1
+    assert "was rejected by the platform (ITEM_CLOSED)" in rejected.stderr
+    expired = run(["print", "reprint", second.number, "--receipt"], tmp_path, **printers)
+    assert expired.returncode == 1
+    assert "erased after the retention period" in expired.stderr
+    receipt = run(["print", "reprint", third.number, "--receipt"], tmp_path, **printers)
+    assert receipt.returncode == 0, receipt.stderr
+    assert third.number.encode() in slip.read_bytes()
