@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from kiosk.admin_cli import add_admin_commands
 from kiosk.platform_cli import add_platform_commands, add_queue_sync
 from kiosk.print_cli import add_print_commands
 from offline_cache.outbox import OutboxError
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_document_commands(commands)
     add_platform_commands(commands)
     add_print_commands(commands)
+    add_admin_commands(commands)
 
     config = commands.add_parser("config", help="the configuration file").add_subparsers(
         dest="config_command", metavar="SUBCOMMAND", required=True
@@ -210,7 +212,7 @@ class Touchscreen(Protocol):
     """What the screens package lends this command line: the core never imports screens
     (screens -> kiosk -> devices); screens.entry passes itself in."""
 
-    def run(self, config: Config) -> None: ...
+    def run(self, config: Config) -> int: ...
 
     def demo(self, config: Config, out: Path) -> dict[str, Any]: ...
 
@@ -776,15 +778,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         from kiosk.console import run_console
 
         return run_console(config, out=sys.stdout)
+    from devices.base import Role
     from kiosk.console import check_devices
 
     reports = check_devices(config)
     for report in reports:
         if report.device is not None:
             report.device.close()
-    failed = [r for r in reports if not r.ok]
+    for report in reports:
+        if not report.ok and report.role is not Role.READER:
+            # A printer that cannot print now makes its items unavailable, with the reason;
+            # the kiosk still serves everything else.
+            print(f"kiosk: {report.url}: {report.summary}", file=sys.stderr)
+    failed = [r for r in reports if not r.ok and r.role is Role.READER]
     if failed:
-        # Until the out-of-service screen exists, say why on the console and stop.
+        # No reader, no resident: until the out-of-service screen exists, say why and stop.
         for report in failed:
             print(f"暂停服务 out of service: {report.url}: {report.summary}", file=sys.stderr)
         return EXIT_NO
@@ -796,8 +804,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "\nor check the devices from the console: kiosk run --console",
             EXIT_USAGE,
         )
-    _touchscreen(args).run(config)
-    return EXIT_OK
+    return _touchscreen(args).run(config)  # 0, or 5: staff left into maintenance mode
 
 
 def _touchscreen(args: argparse.Namespace) -> Touchscreen:

@@ -24,7 +24,8 @@ from devices.base import CardRecord
 from kiosk.catalog import Catalog, Item, load_catalog
 from kiosk.clock import now_local, today_local
 from kiosk.config import Config
-from kiosk.identity import IdentityError, identity_from_card
+from kiosk.identity import CardType, IdentityError, ResidentIdentity, identity_from_card
+from kiosk.idnumber import check_id_number, normalise
 from kiosk.platform import Lookups, PlatformLink, local_lookup
 from kiosk.session import Listener, Session, SessionEvent, TimeLimits
 from kiosk.transactions import rating_payload, transaction_payload, transaction_personal
@@ -228,6 +229,39 @@ class Kiosk:
         except IdentityError as error:
             return Refusal(str(error), IdentityError.resident_message)
         self.card_must_be_removed = True
+        session = Session(
+            self.generation,
+            self.catalog,
+            self.limits,
+            today=self._today,
+            clock=self._clock,
+            listener=self._on_session_event,
+        )
+        session.identify(identity)
+        self.session = session
+        return session
+
+    def identify_manually(self, number: str) -> Session | Refusal:
+        """A resident without a card typed their ID number: a session that can only reach the
+        items whose `identification` allows it (the catalog refuses the rest)."""
+        if self.session is not None:
+            return Refusal("a session is running", "请先结束当前办理。")
+        if not any("manual" in item.identification for item in self.catalog.items):
+            return Refusal("no item allows manual entry", "本机所有事项都需要刷卡办理。")
+        try:
+            self.outbox.check_room()
+        except OutboxError as error:
+            return Refusal(str(error), error.resident_message)
+        check = check_id_number(number, self._today())
+        if not check.valid or check.birth_date is None or check.sex is None:
+            return Refusal(f"typed number refused: {check.code}", check.reason_zh)
+        identity = ResidentIdentity(
+            card_type=CardType.MANUAL,
+            id_number=normalise(number),
+            name="",
+            sex=check.sex,
+            birth_date=check.birth_date,
+        )
         session = Session(
             self.generation,
             self.catalog,

@@ -44,6 +44,8 @@ Builder.load_file(str(Path(__file__).with_name("app.kv")))
 
 log = logging.getLogger("kiosk.screens")
 TICK_S = 0.25
+EXIT_MAINTENANCE = 5  # `kiosk run` exits with it when staff left with the PIN
+KEY_ESCAPE, KEY_F4, KEY_ENTER, KEY_KEYPAD_ENTER, KEY_BACKSPACE = 27, 285, 13, 271, 8
 PRINTER_CHECK_S = 5.0  # a printer's own status, asked this often (and after each job)
 TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
 
@@ -90,6 +92,7 @@ class KioskApp(App):
         self.signer: Signer | None = None
         self.ignore_touches_until = 0.0
         self.voice_record_to: Path | None = None  # kiosk demo keeps each prompt as a WAV here
+        self.exit_status = 0  # EXIT_MAINTENANCE once staff left with the PIN
         self._speaker: Speaker | None = None
         # Printers are used by the printer watch and by printing, both off the UI thread.
         self.printer_lock = threading.Lock()
@@ -109,8 +112,10 @@ class KioskApp(App):
             form,
             identify,
             idle,
+            keypad,
             lookup,
             menu,
+            pin,
             rating,
             result,
             submitting,
@@ -118,13 +123,28 @@ class KioskApp(App):
 
         root = Root()
         self.manager = ScreenManager(transition=NoTransition())
-        screens = (idle, identify, menu, form, confirm, submitting, result, rating, closing, lookup)
+        screens = (
+            idle,
+            identify,
+            menu,
+            form,
+            confirm,
+            submitting,
+            result,
+            rating,
+            closing,
+            lookup,
+            keypad,
+            pin,
+        )
         for module in screens:
             self.manager.add_widget(module.SCREEN(name=module.NAME))
         # Screens at the bottom; the warning bar and the call-staff confirmation above them.
         root.add_widget(self.manager, index=len(root.children))
         self._open_devices()
         self.kiosk.start_sync(report=self._report)  # its own thread; the UI never waits for it
+        # Locked in: no key and no close request leaves the kiosk; only the staff PIN does.
+        Window.bind(on_request_close=self._refuse_close, on_keyboard=self._on_key)
         Clock.schedule_interval(self._tick, TICK_S)
         self._tick(0)
         self.monitor.start()
@@ -268,6 +288,46 @@ class KioskApp(App):
         self.manager.current = name
         self.speak_current()
 
+    # --- lock-in ---------------------------------------------------------------------------------
+    def _refuse_close(self, *_args: Any, **_kwargs: Any) -> bool:
+        """A window close request (Alt+F4 from a window manager, a close button): refused,
+        and recorded for staff; True tells Kivy the request was handled."""
+        if self.exit_status == EXIT_MAINTENANCE:
+            return False
+        self.kiosk.record_event("close_refused", {"screen": self.manager.current})
+        return True
+
+    def _on_key(self, _window: Any, key: int, _scancode: int, text: str | None, mods: Any) -> bool:
+        """Keys a resident (or a stray keyboard) might use to leave do nothing; Ctrl+Alt+M asks
+        for the staff PIN; on the PIN screen, digits and Enter work from a staff keyboard."""
+        modifiers = set(mods or ())
+        if self.manager.current == "pin":
+            screen = self.manager.get_screen("pin")
+            if text and text.isdigit():
+                screen.press(text)
+                return True
+            if key == KEY_BACKSPACE:
+                screen.press("del")
+                return True
+            if key in (KEY_ENTER, KEY_KEYPAD_ENTER):
+                screen.confirm()
+                return True
+        if {"ctrl", "alt"} <= modifiers and text == "m" and self.session is None:
+            self.go("pin")
+            return True
+        if key == KEY_ESCAPE or (key == KEY_F4 and "alt" in modifiers):
+            self.kiosk.record_event(
+                "key_refused", {"key": "escape" if key == KEY_ESCAPE else "alt+f4"}
+            )
+            return True
+        return False
+
+    def leave_for_maintenance(self) -> None:
+        """The staff PIN was right: stop the touchscreen into maintenance mode."""
+        self.kiosk.record_event("maintenance", {"screen": self.manager.current})
+        self.exit_status = EXIT_MAINTENANCE
+        self.stop()
+
     # --- voice ------------------------------------------------------------------------------------
     def speak_current(self) -> None:
         """Say the current screen's prompt (and show it as the caption). Returns at once: the
@@ -285,7 +345,7 @@ class KioskApp(App):
         session = self.session
         current = self.manager.current
         if session is None:
-            if current == "identify":  # a refused card: back to the start
+            if current in ("identify", "keypad", "pin"):  # refused card, no number, no PIN
                 self.go("idle")
             return
         if current == "menu" and self.manager.get_screen("menu").back_to_categories():

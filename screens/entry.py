@@ -12,10 +12,10 @@ from kiosk.config import Config
 
 
 class Touchscreen:
-    def run(self, config: Config) -> None:
+    def run(self, config: Config) -> int:
         from screens.main import run_app
 
-        run_app(config)
+        return run_app(config)
 
     def demo(self, config: Config, out: Path) -> dict[str, Any]:
         from screens.demo import run_demo

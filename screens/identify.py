@@ -8,6 +8,7 @@ from kivy.app import App
 from kivy.lang import Builder
 from kivy.properties import StringProperty
 
+from kiosk.identity import CardType
 from screens.widgets import ResidentScreen
 
 Builder.load_file(str(Path(__file__).with_name("identify.kv")))
@@ -22,7 +23,7 @@ class IdentifyScreen(ResidentScreen):
     def spoken_prompt(self) -> str:
         if self.problem:
             return f"请重新放置卡片。{self.problem}"
-        return "读卡成功。请核对屏幕上的信息，确认无误后点击开始办理。"
+        return "身份核对成功。请核对屏幕上的信息，确认无误后点击开始办理。"
 
     def enter(self, problem: str = "") -> None:
         app = App.get_running_app()
@@ -31,6 +32,13 @@ class IdentifyScreen(ResidentScreen):
             self.greeting, self.detail = "", ""
             return
         identity = app.session.identity
+        if identity.card_type is CardType.MANUAL:
+            self.greeting = "您好"
+            self.detail = (
+                f"已核对您输入的证件号码（{identity.masked_id}）。"
+                "没带卡只能办理排队取号、群众诉求等事项。"
+            )
+            return
         self.greeting = f"您好，{identity.masked_name}"
         self.detail = f"已读取您的{identity.card_type.zh}（{identity.masked_id}）。"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kivy.app import App
 from kivy.lang import Builder
+from kivy.properties import BooleanProperty
 
 from screens.widgets import ResidentScreen
 
@@ -15,6 +16,12 @@ NAME = "idle"
 
 
 class IdleScreen(ResidentScreen):
+    manual_allowed = BooleanProperty(False)  # some item may be done with a typed ID number
+
+    def enter(self) -> None:
+        catalog = App.get_running_app().kiosk.catalog
+        self.manual_allowed = any("manual" in item.identification for item in catalog.items)
+
     def spoken_prompt(self) -> str:
         return "您好，请将身份证或社保卡放在下方读卡区。"
 

@@ -37,8 +37,11 @@ def prepare_kivy(config: Config, *, fullscreen: bool | None = None) -> None:
     KivyConfig.set("kivy", "log_dir", os.path.join(os.environ["KIVY_HOME"], "logs"))
 
 
-def run_app(config: Config, **kwargs: Any) -> None:
+def run_app(config: Config, **kwargs: Any) -> int:
+    """Run the touchscreen; its exit status (5 when staff left into maintenance mode)."""
     prepare_kivy(config)
     from screens.app import KioskApp
 
-    KioskApp(config, **kwargs).run()
+    app = KioskApp(config, **kwargs)
+    app.run()
+    return app.exit_status

@@ -17,7 +17,7 @@ from devices.registry import open_reader
 from devices.simulators.reader import SimReader
 from kiosk.config import Config, load_config
 from kiosk.core import Kiosk, Refusal
-from kiosk.identity import ResidentIdentity
+from kiosk.identity import CardType, ResidentIdentity
 from kiosk.session import (
     LIMITS,
     MIN_WARNING_S,
@@ -585,3 +585,31 @@ def test_back_from_the_rating_returns_to_the_result(kiosk: Kiosk) -> None:
     session = session_in(kiosk, State.RATING)
     session.back()
     assert session.state is State.DONE
+
+
+def test_a_typed_id_number_reaches_a_queue_ticket_but_never_a_certificate(kiosk: Kiosk) -> None:
+    slip = kiosk.identify_manually("110101196205170315")  # the check character is wrong
+    assert isinstance(slip, Refusal)
+    assert "校验" in slip.message
+    assert kiosk.session is None
+    session = kiosk.identify_manually(" 110101 19620517 0316 ")
+    assert isinstance(session, Session)
+    identity = session.identity
+    assert (identity.card_type, identity.id_number, identity.name) == (
+        CardType.MANUAL,
+        RESIDENT_ID,
+        "",
+    )
+    assert identity.birth_date.isoformat() == "1962-05-17"
+    session.start_choosing()
+    assert session.available("queue-ticket") == []
+    assert session.available("resident-request") == []
+    for code in ("residence-certificate", "old-age-allowance", "social-insurance-record"):
+        assert session.available(code)[0] == (
+            "本事项需要刷身份证或社保卡办理。",
+            "This item needs an ID card or social security card.",
+        )
+        with pytest.raises(SessionError):
+            session.choose(code)
+    again = kiosk.identify_manually(RESIDENT_ID)  # one session at a time
+    assert isinstance(again, Refusal)

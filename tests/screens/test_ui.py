@@ -134,6 +134,19 @@ def test_less_common_paths_through_the_screens(xvfb: Service, tmp_path: Path) ->
     assert "居家养老服务预约" in report["after_double_tap"]
     # 返回 on the first question goes back to the items of the same category.
     assert report["back_from_first_question"] == ["menu", "elderly"]
+    # Without a card: the keypad checks as it goes, a queue ticket can be had, no certificate.
+    assert report["keypad_17"] == ["110101 19620517 031", "还差最后 1 位（可能是数字或 X）。"]
+    wrong, disabled = report["keypad_wrong"]
+    assert wrong.startswith("✗ ")
+    assert disabled is True
+    assert report["keypad_right"] == ["✓ 号码有效，请点击确定。", False]
+    assert report["manual_identify"][0] == "您好"
+    assert "1101**********0316" in report["manual_identify"][1]
+    assert "查询我的办件进度" not in report["manual_menu"]  # a personal query: never typed
+    assert report["manual_certificate_buttons"] == []
+    assert report["manual_certificates"]
+    assert all("本事项需要刷身份证或社保卡办理" in u for u in report["manual_certificates"])
+    assert report["manual_ticket"] == ["凭条"]
     # The lookup answers from the platform (online in demo), then 返回 goes back to the menu.
     assert report["lookup"] == ["没有查到您在本机办理过的业务。", ""]
     # An item with no questions goes straight to the confirm screen and commits.

@@ -93,6 +93,72 @@ class Paths(Driver):
         app.reader.remove()
         yield self.on("idle")
         yield self.frames()
+        yield from self.without_a_card()
+
+    def type_number(self, number: str) -> None:
+        keys = {w.text: w for w in self.screen.walk() if type(w).__name__ == "KKey"}
+        for digit in number:
+            tap(keys[digit])
+
+    def without_a_card(self) -> Iterator[Wait | float]:
+        """No card: the number typed on the keypad, a slip caught by its check character; a
+        queue ticket can be taken, a certificate cannot be reached."""
+        app = self.app
+        tap(self.screen.ids.no_card)
+        yield self.on("keypad")
+        yield self.frames()
+        self.type_number("11010119620517031")  # 17 digits
+        yield self.frames()
+        self.facts["keypad_17"] = [self.screen.shown, self.screen.feedback]
+        self.type_number("5")  # a wrong check character
+        yield self.frames()
+        self.facts["keypad_wrong"] = [self.screen.feedback, self.screen.ids.confirm.disabled]
+        tap(button_with(self.screen, "删除"))
+        yield self.frames()
+        self.type_number("6")
+        yield self.frames()
+        self.facts["keypad_right"] = [self.screen.feedback, self.screen.ids.confirm.disabled]
+        self.shot("keypad")
+        tap(self.screen.ids.confirm)
+        yield self.on("identify")
+        yield self.frames()
+        self.facts["manual_identify"] = [self.screen.greeting, self.screen.detail]
+        tap(self.screen.ids.start)
+        yield self.on("menu")
+        yield self.frames()
+        self.facts["manual_menu"] = [
+            str(getattr(w, "text", "")) for w in self.screen.ids.choices.children
+        ]
+        tap(button_with(self.screen, "证明开具"))
+        yield self.frames()
+        self.facts["manual_certificates"] = [
+            f"{w.title}|{w.reason}"
+            for w in self.screen.ids.choices.children
+            if type(w).__name__ == "KUnavailable"
+        ]
+        self.facts["manual_certificate_buttons"] = [
+            w.text for w in self.screen.ids.choices.children if type(w).__name__ == "KButton"
+        ]
+        tap(self.screen.ids.back)
+        yield self.frames()
+        if "receipt_printer" in app.kiosk.out_of_order:
+            return  # no paper: no ticket to take (the printer tests look at that)
+        tap(button_with(self.screen, "排队取号"))
+        yield self.frames()
+        tap(button_with(self.screen, "窗口取号"))
+        yield self.on("form")
+        yield self.frames()
+        tap(button_with(self.screen, "社保医保"))
+        yield self.frames()
+        tap(self.screen.ids.next)
+        yield self.on("confirm")
+        yield self.frames()
+        tap(self.screen.ids.submit)
+        yield self.on("result")
+        yield self.frames()
+        self.facts["manual_ticket"] = list(app.last_issued.printed) if app.last_issued else []
+        tap(self.screen.ids.finish)
+        yield self.on("closing")
 
 
 def main() -> None:

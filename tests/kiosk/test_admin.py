@@ -1,0 +1,51 @@
+"""The staff PIN: argon2id at rest, 0600, checked; a demo kiosk without one uses the demo PIN."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from kiosk.admin import DEMO_PIN, PIN_FILE, PinError, pin_is_set, set_pin, verify_pin
+
+
+def test_a_pin_is_stored_hashed_and_private_and_verified(tmp_path: Path) -> None:
+    assert not pin_is_set(tmp_path)
+    set_pin(tmp_path, "246810")
+    stored = (tmp_path / PIN_FILE).read_bytes()
+    assert stored.startswith(b"$argon2id$")
+    assert b"246810" not in stored
+    assert stat.S_IMODE((tmp_path / PIN_FILE).stat().st_mode) == 0o600
+    assert verify_pin(tmp_path, "246810", demo=False)
+    assert not verify_pin(tmp_path, "246811", demo=False)
+    assert not verify_pin(tmp_path, DEMO_PIN, demo=True)  # a set PIN replaces the demo one
+
+
+@pytest.mark.parametrize(
+    ("pin", "message"),
+    [
+        ("12345", "6 to 12 digits"),
+        ("1234567890123", "6 to 12 digits"),
+        ("12345a", "6 to 12 digits"),
+        ("１２３４５６", "6 to 12 digits"),  # full-width digits
+        ("000000", "one repeated digit or a run"),
+        ("345678", "one repeated digit or a run"),
+    ],
+)
+def test_weak_or_malformed_pins_are_refused(tmp_path: Path, pin: str, message: str) -> None:
+    with pytest.raises(PinError, match=message):
+        set_pin(tmp_path, pin)
+    assert not pin_is_set(tmp_path)
+
+
+def test_without_a_pin_only_a_demo_kiosk_can_be_left(tmp_path: Path) -> None:
+    assert verify_pin(tmp_path, DEMO_PIN, demo=True)
+    assert not verify_pin(tmp_path, DEMO_PIN, demo=False)
+
+
+def test_a_damaged_pin_file_is_reported_not_accepted(tmp_path: Path) -> None:
+    (tmp_path / "admin").mkdir()
+    (tmp_path / PIN_FILE).write_text("not a hash")
+    with pytest.raises(PinError, match="set the PIN again"):
+        verify_pin(tmp_path, "246810", demo=False)
