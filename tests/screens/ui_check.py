@@ -99,6 +99,20 @@ class CheckingDriver(Driver):
                 minimum = MIN_HEADING_SP if isinstance(w, KHeading | KTitle) else MIN_BODY_SP
                 if w.font_size < sp(minimum) - 0.01:
                     self.violations.append(f"{what}: text {w.font_size:.1f}px < {minimum}sp")
+            if text.strip() and hasattr(w, "texture_size"):
+                # No text may overflow its widget, nor a widget the window (a cut-off word is a
+                # lost word): labels grow with their text, so a long one pushes others out.
+                w.texture_update()
+                tw, th = w.texture_size
+                if tw > w.width + 2 or th > w.height + 2:
+                    self.violations.append(
+                        f"{what}: text {tw:.0f}x{th:.0f} overflows {w.width:.0f}x{w.height:.0f}"
+                    )
+                left, bottom = w.to_window(w.x, w.y)
+                if left < -1 or bottom < -1 or left + w.width > Window.width + 1 or (
+                    bottom + w.height > Window.height + 1
+                ):
+                    self.violations.append(f"{what}: outside the window")
             if isinstance(w, KLabel) and w.line_height < MIN_LINE_HEIGHT:
                 self.violations.append(f"{what}: line height {w.line_height}")
             if isinstance(w, Button) and not w.disabled:
