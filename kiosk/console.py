@@ -9,7 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from devices.base import CardReader, Device, HealthLevel, Outcome, Printer, PrintJob, Role
+from devices.base import (
+    CardReader,
+    Device,
+    HealthLevel,
+    HealthResult,
+    Outcome,
+    Printer,
+    PrintJob,
+    Role,
+)
 from devices.errors import DeviceError
 from devices.registry import open_device
 from kiosk.clock import now_local, today_local
@@ -67,7 +76,7 @@ def run_console(config: Config, out: TextIO) -> int:
         f"{config.kiosk.hall_name or '(no hall name)'} · configuration: {config.source}"
     )
     say(
-        "The touchscreen application comes in a later release; this run checks the devices"
+        "This run checks the devices without the touchscreen"
         + (" and walks one synthetic resident through a queue ticket." if config.demo else ".")
     )
     say()
@@ -78,6 +87,11 @@ def run_console(config: Config, out: TextIO) -> int:
             say(f"  {mark} {ROLE_WORDS[report.role]:<32} {report.url:<28} {report.summary}")
         if not reports:
             say("  no devices are configured")
+        if config.voice.enabled:
+            # Not a reason to stop serving: without sound, prompts are shown as captions.
+            voice = speaker_health(config)
+            mark = "ok  " if voice.outcome is Outcome.PASSED else "warn"
+            say(f"  {mark} {'speaker (spoken prompts)':<32} {voice.device:<28} {voice.summary}")
         failed = [r for r in reports if not r.ok]
         if failed:
             say()
@@ -162,3 +176,13 @@ def _demo_session(config: Config, reports: list[DeviceReport], say: Callable[[st
         say(f"  outbox: {kiosk.outbox.status()}")
     finally:
         kiosk.close()
+
+
+def speaker_health(config: Config) -> HealthResult:
+    from devices.speaker import Speaker
+
+    speaker = Speaker(voice=config.voice.voice, volume=config.voice.volume, play=False)
+    try:
+        return speaker.check_health(HealthLevel.INTERNAL)
+    finally:
+        speaker.close()

@@ -109,6 +109,11 @@ def test_demo_run_walks_a_synthetic_resident_and_exits_cleanly(tmp_path: Path) -
     assert "| 证件号码：1101**********0316" in result.stdout  # the receipt preview, masked
     assert "请取走您的卡片" in result.stdout
     assert "完成 Done" in result.stdout
+    # No sound card here (as on CI): said, and not a reason to stop serving.
+    assert (
+        "warn speaker (spoken prompts)         speaker://default            "
+        "no sound card or player: prompts are shown as captions only"
+    ) in result.stdout
 
 
 def test_demo_run_with_a_broken_reader_says_out_of_service(tmp_path: Path) -> None:

@@ -109,8 +109,11 @@ class CheckingDriver(Driver):
                         f"{what}: text {tw:.0f}x{th:.0f} overflows {w.width:.0f}x{w.height:.0f}"
                     )
                 left, bottom = w.to_window(w.x, w.y)
-                if left < -1 or bottom < -1 or left + w.width > Window.width + 1 or (
-                    bottom + w.height > Window.height + 1
+                if (
+                    left < -1
+                    or bottom < -1
+                    or left + w.width > Window.width + 1
+                    or (bottom + w.height > Window.height + 1)
                 ):
                     self.violations.append(f"{what}: outside the window")
             if isinstance(w, KLabel) and w.line_height < MIN_LINE_HEIGHT:
