@@ -102,6 +102,8 @@ class Speaker:
                     self._play(wav)
             except SpeechUnavailable as error:
                 self.last_error = str(error)  # captions carry on; the health check reports it
+            except Exception as error:  # noqa: BLE001 - the worker must outlive any surprise
+                self.last_error = f"{type(error).__name__}: {error}"
             finally:
                 with self._lock:
                     self._player = None

@@ -298,7 +298,7 @@ class Kiosk:
         return self.closing_message()
 
     def closing_message(self) -> str:
-        closing = "您的卡片信息已从本机清除。"
+        closing = "您的信息已从本机清除。"
         return closing + (TAKE_YOUR_CARD if self.card_must_be_removed else "")
 
     # --- committing ----------------------------------------------------------------------------

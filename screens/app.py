@@ -93,6 +93,7 @@ class KioskApp(App):
         self.ignore_touches_until = 0.0
         self.voice_record_to: Path | None = None  # kiosk demo keeps each prompt as a WAV here
         self.exit_status = 0  # EXIT_MAINTENANCE once staff left with the PIN
+        self.stopping_on_signal = False  # SIGTERM (a service manager) stops it, cleanly
         self._speaker: Speaker | None = None
         # Printers are used by the printer watch and by printing, both off the UI thread.
         self.printer_lock = threading.Lock()
@@ -292,10 +293,22 @@ class KioskApp(App):
     def _refuse_close(self, *_args: Any, **_kwargs: Any) -> bool:
         """A window close request (Alt+F4 from a window manager, a close button): refused,
         and recorded for staff; True tells Kivy the request was handled."""
-        if self.exit_status == EXIT_MAINTENANCE:
+        if self.exit_status == EXIT_MAINTENANCE or self.stopping_on_signal:
             return False
-        self.kiosk.record_event("close_refused", {"screen": self.manager.current})
+        self.note("close_refused", {"screen": self.manager.current})
         return True
+
+    def note(self, kind: str, fields: dict[str, Any]) -> None:
+        """An event for staff that must never take the kiosk down (a full disk, say)."""
+        try:
+            self.kiosk.record_event(kind, fields)
+        except OSError:
+            log.exception("could not record the %s event", kind)
+
+    def open_settings(self, *_args: Any) -> bool:
+        """Kivy's own settings panel (F1) stays shut: it would change the kiosk under a
+        resident and write Kivy's configuration."""
+        return False
 
     def _on_key(self, _window: Any, key: int, _scancode: int, text: str | None, mods: Any) -> bool:
         """Keys a resident (or a stray keyboard) might use to leave do nothing; Ctrl+Alt+M asks
@@ -303,7 +316,7 @@ class KioskApp(App):
         modifiers = set(mods or ())
         if self.manager.current == "pin":
             screen = self.manager.get_screen("pin")
-            if text and text.isdigit():
+            if text and text.isascii() and text.isdigit():
                 screen.press(text)
                 return True
             if key == KEY_BACKSPACE:
@@ -312,20 +325,18 @@ class KioskApp(App):
             if key in (KEY_ENTER, KEY_KEYPAD_ENTER):
                 screen.confirm()
                 return True
-        if {"ctrl", "alt"} <= modifiers and text == "m" and self.session is None:
+        if {"ctrl", "alt"} <= modifiers and text in ("m", "M") and self.session is None:
             self.go("pin")
             return True
         if key == KEY_ESCAPE or (key == KEY_F4 and "alt" in modifiers):
-            self.kiosk.record_event(
-                "key_refused", {"key": "escape" if key == KEY_ESCAPE else "alt+f4"}
-            )
+            self.note("key_refused", {"key": "escape" if key == KEY_ESCAPE else "alt+f4"})
             return True
         return False
 
     def leave_for_maintenance(self) -> None:
         """The staff PIN was right: stop the touchscreen into maintenance mode."""
-        self.kiosk.record_event("maintenance", {"screen": self.manager.current})
         self.exit_status = EXIT_MAINTENANCE
+        self.note("maintenance", {"screen": self.manager.current})
         self.stop()
 
     # --- voice ------------------------------------------------------------------------------------

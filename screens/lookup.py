@@ -10,6 +10,7 @@ from kivy.app import App
 from kivy.lang import Builder
 from kivy.properties import StringProperty
 
+from kiosk.identity import CardType
 from kiosk.platform import Lookups
 from screens.widgets import ResidentScreen
 
@@ -30,6 +31,9 @@ class LookupScreen(ResidentScreen):
         self.found, self.source = "正在查询，请稍候……", ""
         session = app.session
         if session is None or session.identity is None:
+            return
+        if session.identity.card_type is CardType.MANUAL:
+            self.found = "查询办件进度需要刷身份证或社保卡。"  # a personal query: never by typing
             return
         generation = session.generation
         id_number = session.identity.id_number

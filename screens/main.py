@@ -4,6 +4,7 @@ must know (density, window, input, where to keep its files) is decided here, bef
 from __future__ import annotations
 
 import os
+import signal
 from typing import Any
 
 from kiosk.config import Config
@@ -40,8 +41,22 @@ def prepare_kivy(config: Config, *, fullscreen: bool | None = None) -> None:
 def run_app(config: Config, **kwargs: Any) -> int:
     """Run the touchscreen; its exit status (5 when staff left into maintenance mode)."""
     prepare_kivy(config)
+    apps: list[Any] = []
+
+    def stop(_signum: int, _frame: Any) -> None:
+        # A service manager's stop (or shutdown): leave cleanly. Installed before SDL starts,
+        # which then keeps it instead of turning SIGTERM into a close request the kiosk
+        # would refuse.
+        if apps:
+            from kivy.clock import Clock
+
+            apps[0].stopping_on_signal = True
+            Clock.schedule_once(lambda _dt: apps[0].stop())
+
+    signal.signal(signal.SIGTERM, stop)
     from screens.app import KioskApp
 
     app = KioskApp(config, **kwargs)
+    apps.append(app)
     app.run()
-    return app.exit_status
+    return int(app.exit_status)

@@ -5,6 +5,7 @@ the touchscreen into maintenance mode (exit status 5, for the service manager to
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from kivy.app import App
@@ -17,11 +18,18 @@ from screens.widgets import ResidentScreen
 
 Builder.load_file(str(Path(__file__).with_name("pin.kv")))
 NAME = "pin"
+FREE_TRIES, FIRST_DELAY_S, MAX_DELAY_S = 3, 30.0, 900.0
 
 
 class PinScreen(ResidentScreen):
     typed = StringProperty("")
     message = StringProperty("")
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._checking = False  # one argon2 check at a time (each takes memory and time)
+        self._failures = 0  # wrong PINs in a row, since the kiosk started
+        self._blocked_until = 0.0
 
     def spoken_prompt(self) -> str:
         return "工作人员请输入管理密码。"
@@ -48,6 +56,8 @@ class PinScreen(ResidentScreen):
         self.typed = ""
 
     def press(self, key: str) -> None:
+        Clock.unschedule(self._give_up)
+        Clock.schedule_once(self._give_up, 60)
         if key == "del":
             self.typed = self.typed[:-1]
         elif key.isdigit() and len(self.typed) < MAX_LENGTH:
@@ -55,7 +65,13 @@ class PinScreen(ResidentScreen):
 
     def confirm(self) -> None:
         app = App.get_running_app()
+        wait = self._blocked_until - time.monotonic()
+        if self._checking or wait > 0:
+            if wait > 0:
+                self.message = f"密码错误次数过多，请 {int(wait) + 1} 秒后再试。"
+            return
         pin, self.typed = self.typed, ""
+        self._checking = True
         self.message = "正在核对……"
 
         def check() -> None:
@@ -71,11 +87,21 @@ class PinScreen(ResidentScreen):
 
     def _checked(self, ok: bool, problem: str) -> None:
         app = App.get_running_app()
+        self._checking = False
+        if app.manager.current != NAME or app.session is not None:
+            return  # staff left the screen meanwhile, or a resident began: the answer is moot
         if ok:
+            self._failures = 0
             app.leave_for_maintenance()
             return
-        app.kiosk.record_event("pin_refused", {"reason": problem or "wrong PIN"})
+        self._failures += 1
+        app.note("pin_refused", {"reason": problem or "wrong PIN", "in_a_row": self._failures})
         self.message = "密码不正确。" if not problem else "密码文件无法读取，请重新设置。"
+        if self._failures >= FREE_TRIES:
+            # Growing, capped delays: guessing six digits must take longer than a shift.
+            delay = min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (self._failures - FREE_TRIES))
+            self._blocked_until = time.monotonic() + delay
+            self.message += f"请 {int(delay)} 秒后再试。"
 
 
 SCREEN = PinScreen

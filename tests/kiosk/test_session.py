@@ -130,7 +130,7 @@ def test_a_whole_session_card_to_wipe_with_a_rating(
     assert session.state is State.WIPED
     assert kiosk.session is None  # the kiosk heard the session end by itself
     assert kiosk.generation == session.generation + 1
-    assert kiosk.closing_message() == "您的卡片信息已从本机清除。请取走您的卡片。"
+    assert kiosk.closing_message() == "您的信息已从本机清除。请取走您的卡片。"
 
     transaction, rated = outbox_rows(kiosk)
     assert (transaction["kind"], transaction["number"], transaction["status"]) == (

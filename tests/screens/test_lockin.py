@@ -107,6 +107,7 @@ def test_keys_and_close_requests_do_not_leave_the_kiosk_and_the_staff_pin_does(
         xdotool("windowfocus", "--sync", str(window))
         xdotool("key", "Escape")
         xdotool("key", "alt+F4")
+        xdotool("key", "F1")  # Kivy's settings panel: must stay shut
         request_close(window)
         assert wait_for(
             lambda: {"key_refused", "close_refused"} <= {e["kind"] for e in events(data)}
@@ -132,3 +133,23 @@ def test_keys_and_close_requests_do_not_leave_the_kiosk_and_the_staff_pin_does(
             kiosk.stderr.close()
     kinds = [e["kind"] for e in events(data)]
     assert kinds[-1] == "maintenance"
+
+
+def test_a_service_manager_stops_the_kiosk_cleanly_with_sigterm(
+    xvfb: Service, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env |= {"HOME": str(tmp_path), "KIOSK_DEMO": "1", "KIOSK_DATA_DIR": str(tmp_path / "d")}
+    kiosk = subprocess.Popen(
+        [KIOSK, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        xdotool("search", "--sync", "--onlyvisible", "--pid", str(kiosk.pid))
+        time.sleep(1)
+        kiosk.terminate()
+        assert kiosk.wait(20) == 0, "SIGTERM must stop the kiosk, not be refused as a close"
+    finally:
+        if kiosk.poll() is None:
+            kiosk.kill()
+            kiosk.wait(10)
+    assert "close_refused" not in {e["kind"] for e in events(tmp_path / "d")}

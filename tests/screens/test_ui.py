@@ -59,6 +59,7 @@ def test_every_resident_screen_meets_the_tokens_and_the_wipe_leaves_nothing(
     (event,) = [e for e in events if e["kind"] == "call_staff"]
     assert event["screen"] == "result"
     assert report["leftovers"] == []
+    assert report["settings_panel_opens"] is False
     assert report["session_after_wipe"] is False
     idle = "\n".join(report["idle_texts"])
     assert "【通知】今日14:00-16:00停水，请合理安排。" in idle

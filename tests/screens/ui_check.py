@@ -179,6 +179,7 @@ class CheckingDriver(Driver):
             for w in screen.walk()
         ]
         self.facts["leftovers"] = sorted({p for p in PERSONAL for t in texts if p in t})
+        self.facts["settings_panel_opens"] = self.app.open_settings()  # F1's Kivy panel
         self.facts["session_after_wipe"] = self.app.session is not None
 
     def wait_and_call(self) -> Iterator[Wait | float]:
