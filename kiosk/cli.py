@@ -177,7 +177,11 @@ def _add_document_commands(commands: Any) -> None:
     certify_cmd.add_argument("--root-key", type=Path, required=True)
     certify_cmd.add_argument("--kiosk-id", required=True)
     certify_cmd.add_argument("--hall", required=True, help="the hall's name, as in kiosk.hall_name")
-    certify_cmd.add_argument("--public", required=True, help="the kiosk's public key text")
+    certify_cmd.add_argument(
+        "--public",
+        required=True,
+        help="the kiosk's public key text; write --public=KEY (a key may begin with '-')",
+    )
     certify_cmd.add_argument("--days", type=int, default=3 * 365)
     certify_cmd.add_argument("--out", type=Path, required=True)
     certify_cmd.set_defaults(handler=cmd_keys_certify)
@@ -658,6 +662,8 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
         raise CommandError(str(error), EXIT_NO) from None
     print(f"kiosk {config.kiosk.id} public key (send it to the district to be certified):")
     print(public_text(public))
+    # Written with '=': a base64url key may begin with '-', which argparse reads as an option.
+    print(f"(for kiosk keys certify: --public={public_text(public)})")
     return EXIT_OK
 
 

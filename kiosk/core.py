@@ -229,17 +229,7 @@ class Kiosk:
         except IdentityError as error:
             return Refusal(str(error), IdentityError.resident_message)
         self.card_must_be_removed = True
-        session = Session(
-            self.generation,
-            self.catalog,
-            self.limits,
-            today=self._today,
-            clock=self._clock,
-            listener=self._on_session_event,
-        )
-        session.identify(identity)
-        self.session = session
-        return session
+        return self._start_session(identity)
 
     def identify_manually(self, number: str) -> Session | Refusal:
         """A resident without a card typed their ID number: a session that can only reach the
@@ -262,6 +252,9 @@ class Kiosk:
             sex=check.sex,
             birth_date=check.birth_date,
         )
+        return self._start_session(identity)
+
+    def _start_session(self, identity: ResidentIdentity) -> Session:
         session = Session(
             self.generation,
             self.catalog,

@@ -19,6 +19,7 @@ import os
 import select
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -107,20 +108,16 @@ class TcpTransport:
             raise DeviceUnavailable(f"{self.where}: send failed ({error})") from None
 
     def read(self, size: int, timeout: float) -> bytes:
-        got = b""
-        deadline = time.monotonic() + timeout
+        def chunk(wanted: int) -> bytes:
+            data = self._sock.recv(wanted)
+            if not data:
+                raise DeviceUnavailable(f"{self.where}: the printer closed the connection")
+            return data
+
         try:
-            while len(got) < size:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self._sock], [], [], left)[0]:
-                    break
-                chunk = self._sock.recv(size - len(got))
-                if not chunk:
-                    raise DeviceUnavailable(f"{self.where}: the printer closed the connection")
-                got += chunk
+            return _read_ready(self._sock, chunk, size, timeout)
         except OSError as error:
             raise DeviceUnavailable(f"{self.where}: receive failed ({error})") from None
-        return got
 
     def discard_input(self) -> None:
         while select.select([self._sock], [], [], 0)[0]:
@@ -166,20 +163,18 @@ class FdTransport:
             raise DeviceUnavailable(f"{self.path}: write failed ({error.strerror})") from None
 
     def read(self, size: int, timeout: float) -> bytes:
-        got = b""
-        deadline = time.monotonic() + timeout
+        def chunk(wanted: int) -> bytes:
+            data = os.read(self._fd, wanted)
+            if not data:
+                time.sleep(0.02)  # usblp reads 0 bytes when the printer has nothing yet
+            return data
+
         try:
-            while len(got) < size:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self._fd], [], [], left)[0]:
-                    break
-                chunk = os.read(self._fd, size - len(got))
-                if not chunk:
-                    time.sleep(0.02)  # usblp reads 0 bytes when the printer has nothing yet
-                got += chunk
+            return _read_ready(self._fd, chunk, size, timeout)
+        except BlockingIOError:
+            return b""
         except OSError as error:
             raise DeviceUnavailable(f"{self.path}: read failed ({error.strerror})") from None
-        return got
 
     def discard_input(self) -> None:
         try:
@@ -190,6 +185,18 @@ class FdTransport:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def _read_ready(source: Any, chunk: Callable[[int], bytes], size: int, timeout: float) -> bytes:
+    """Up to `size` bytes from a select()-able source, read as they come, until `timeout`."""
+    got = b""
+    deadline = time.monotonic() + timeout
+    while len(got) < size:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([source], [], [], left)[0]:
+            break
+        got += chunk(size - len(got))
+    return got
 
 
 def usb_printer_path(vendor: str, product: str, sysfs: Path = Path("/sys/class/usbmisc")) -> str:
