@@ -15,6 +15,9 @@ def add_admin_commands(commands: Any) -> None:
     admin.add_parser(
         "set-pin", help="set the staff PIN (6 to 12 digits, read from standard input)"
     ).set_defaults(handler=cmd_admin_set_pin)
+    admin.add_parser("unlock", help="lift the lockout after repeated wrong PINs").set_defaults(
+        handler=cmd_admin_unlock
+    )
 
 
 def cmd_admin_set_pin(args: argparse.Namespace) -> int:
@@ -35,4 +38,18 @@ def cmd_admin_set_pin(args: argparse.Namespace) -> int:
         raise CommandError(f"{error}; nothing was changed", EXIT_NO) from None
     record_event(config.data_dir, "pin_set", {"by": "kiosk admin set-pin"})
     print("the staff PIN is set")
+    return EXIT_OK
+
+
+def cmd_admin_unlock(args: argparse.Namespace) -> int:
+    from kiosk.admin import unlock
+    from kiosk.cli import EXIT_OK, load
+    from kiosk.core import record_event
+
+    config = load(args)
+    if unlock(config.data_dir):
+        record_event(config.data_dir, "pin_unlocked", {"by": "kiosk admin unlock"})
+        print("the PIN lockout is lifted")
+    else:
+        print("the PIN was not locked")
     return EXIT_OK

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.admin import DEMO_PIN, PIN_FILE, PinError, pin_is_set, set_pin, verify_pin
+from kiosk.admin import (
+    DEMO_PIN,
+    PIN_FILE,
+    PinError,
+    check_pin,
+    pin_is_set,
+    set_pin,
+    unlock,
+    verify_pin,
+)
 
 
 def test_a_pin_is_stored_hashed_and_private_and_verified(tmp_path: Path) -> None:
@@ -49,3 +58,34 @@ def test_a_damaged_pin_file_is_reported_not_accepted(tmp_path: Path) -> None:
     (tmp_path / PIN_FILE).write_text("not a hash")
     with pytest.raises(PinError, match="set the PIN again"):
         verify_pin(tmp_path, "246810", demo=False)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_wrong_pins_lock_out_with_growing_capped_delays_kept_on_disk(tmp_path: Path) -> None:
+    set_pin(tmp_path, "246810")
+    clock = Clock()
+    results = [check_pin(tmp_path, "111112", demo=False, clock=clock) for _ in range(3)]
+    assert [(r.ok, r.wait_s, r.failures) for r in results] == [
+        (False, 0.0, 1),
+        (False, 0.0, 2),
+        (False, 30.0, 3),
+    ]
+    # While locked, even the right PIN is not tried.
+    locked = check_pin(tmp_path, "246810", demo=False, clock=clock)
+    assert (locked.ok, locked.wait_s) == (False, 30.0)
+    clock.now += 31
+    assert check_pin(tmp_path, "111112", demo=False, clock=clock).wait_s == 60.0  # doubles
+    for _ in range(10):
+        clock.now += 10_000
+        last = check_pin(tmp_path, "111112", demo=False, clock=clock)
+    assert last.wait_s == 900.0  # capped at a quarter of an hour
+    assert unlock(tmp_path) is True
+    assert check_pin(tmp_path, "246810", demo=False, clock=clock).ok
+    assert unlock(tmp_path) is False  # a right PIN cleared the record
