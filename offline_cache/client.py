@@ -4,9 +4,9 @@ Choices, and why:
 - One requests.Session, so connections are pooled and kept alive across batches; every call has
   a (connect, read) timeout, because a village network that silently drops packets must cost a
   bounded wait, never a hung sync thread.
-- TLS verification is always on; a private CA bundle can be named, never `verify=False`. Plain
+- TLS verification is always on; a private CA bundle can be named, and nothing turns it off. Plain
   http is accepted only for a platform on this machine (the reference platform in demo and tests).
-- Every request is signed over method, path, time and the body's SHA-256 with the kiosk's key,
+- Every request is signed over method, whole path, time and the body's SHA-256 with the kiosk's key,
   the algorithm named beside the signature (SM2/SM3 can replace Ed25519/SHA-256 later).
 - Failures are sorted here, once, into what the sync worker must do about them:
 
