@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import select
 import threading
+
+from devices.simulators.line import serve_line
 
 DLE, EOT, GS = 0x10, 0x04, 0x1D
 PAPER_STATES = ("ok", "near-end", "out")
@@ -99,21 +100,13 @@ class EscposPrinterSimulator:
         """Serve one open line (a pty, or an accepted socket for a network printer) until it
         closes or stop(); closes it."""
         pending = b""  # a DLE, or DLE EOT, waiting for the rest of its command
-        try:
-            while not self._stop.is_set():
-                if not select.select([fd], [], [], 0.05)[0]:
-                    continue
-                try:
-                    chunk = os.read(fd, 4096)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    return  # the line went away (socat stopped): like a printer unplugged
-                if not chunk:
-                    return  # the other side closed (a network printer's connection)
-                pending = self._feed(fd, pending + chunk)
-        finally:
-            os.close(fd)
+
+        def feed(chunk: bytes) -> bool:
+            nonlocal pending
+            pending = self._feed(fd, pending + chunk)
+            return True
+
+        serve_line(fd, self._stop, feed)
 
     def _feed(self, fd: int, data: bytes) -> bytes:
         """Answer every DLE EOT n at once (real time), print the rest; return an unfinished

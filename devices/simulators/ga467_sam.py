@@ -19,6 +19,7 @@ import threading
 import time
 from functools import reduce
 
+from devices.simulators.line import serve_line
 from devices.simulators.people import PEOPLE, SyntheticCard
 
 PRE = bytes.fromhex("AAAAAA9669")
@@ -125,34 +126,26 @@ class SamSimulator:
     def serve(self) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         buffer = b""
-        try:
-            while not self._stop.is_set():
-                ready, _, _ = select.select([fd], [], [], 0.05)
-                if not ready:
-                    continue
+
+        def feed(chunk: bytes) -> bool:
+            nonlocal buffer
+            buffer += chunk
+            while True:
+                start = buffer.find(PRE)
+                if start < 0 or len(buffer) < start + 7:
+                    return True
+                length = int.from_bytes(buffer[start + 5 : start + 7], "big")
+                end = start + 7 + length
+                if len(buffer) < end:
+                    return True
+                command, buffer = buffer[start:end], buffer[end:]
+                self.commands.append(command)
                 try:
-                    chunk = os.read(fd, 4096)
-                except BlockingIOError:
-                    continue
+                    self._reply(fd, command[7], command[8])
                 except OSError:
-                    return  # the line went away (socat stopped): like a reader unplugged
-                buffer += chunk
-                while True:
-                    start = buffer.find(PRE)
-                    if start < 0 or len(buffer) < start + 7:
-                        break
-                    length = int.from_bytes(buffer[start + 5 : start + 7], "big")
-                    end = start + 7 + length
-                    if len(buffer) < end:
-                        break
-                    command, buffer = buffer[start:end], buffer[end:]
-                    self.commands.append(command)
-                    try:
-                        self._reply(fd, command[7], command[8])
-                    except OSError:
-                        return
-        finally:
-            os.close(fd)
+                    return False  # the line went away while answering
+
+        serve_line(fd, self._stop, feed)
 
     def _reply(self, fd: int, cmd: int, para: int) -> None:
         card = self.card
