@@ -15,7 +15,7 @@ from devices.cups import CupsPrinter
 from devices.errors import DeviceUnavailable, PrinterError
 from devices.registry import open_printer
 from devices.testpage import a4_test_page
-from tests.harness.services import Service
+from tests.harness.services import Service, empty_cups_output
 
 CP = Role.CERTIFICATE_PRINTER
 
@@ -43,8 +43,7 @@ def leftovers() -> list[str]:
 def test_a_job_is_printed_only_when_cups_completed_it_and_no_copy_stays(
     cupsd: Service, tmp_path: Path
 ) -> None:
-    output = Path(os.environ["KIOSK_TEST_CUPS_OUTPUT"])
-    output.unlink(missing_ok=True)
+    output = empty_cups_output()
     document = a4_test_page("cups test")
     printer = open_printer(queue_url(), CP)
     try:
@@ -104,8 +103,7 @@ def test_a_queue_that_does_not_exist_is_named(cupsd: Service) -> None:
 
 
 def test_the_external_check_prints_a_test_page(cupsd: Service) -> None:
-    output = Path(os.environ["KIOSK_TEST_CUPS_OUTPUT"])
-    output.unlink(missing_ok=True)
+    output = empty_cups_output()
     printer = open_printer(queue_url(), CP)
     assert isinstance(printer, CupsPrinter)
     try:

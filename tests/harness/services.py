@@ -282,6 +282,7 @@ def start_cupsd() -> Service:
     _wait(service, sock.exists, "open its socket", 15)
     service.env = {"CUPS_SERVER": str(sock)}
     output = workdir / "out" / "a4.pdf"
+    empty_cups_output(output)
     added = subprocess.run(
         [
             lpadmin,
@@ -312,6 +313,16 @@ def start_cupsd() -> Service:
     service.env["KIOSK_TEST_CUPS_SPOOL"] = str(workdir / "spool")
     service.env["KIOSK_TEST_CUPS_TMP"] = str(workdir / "tmp")
     return service
+
+
+def empty_cups_output(output: Path | None = None) -> Path:
+    """Make the test queue's output file empty, ready for the next job. Debian's security
+    update of cupsd (2.4.2-3+deb12u10) opens a file: device O_WRONLY|O_EXCL without O_CREAT
+    or O_TRUNC: the file must exist, and a shorter document would not replace a longer one."""
+    output = output or Path(os.environ["KIOSK_TEST_CUPS_OUTPUT"])
+    output.write_bytes(b"")
+    output.chmod(0o666)
+    return output
 
 
 # --- a serial line: a socat pty pair ----------------------------------------------------------

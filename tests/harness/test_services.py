@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from devices.simulators.vpcd import VirtualCard
-from tests.harness.services import Service
+from tests.harness.services import Service, empty_cups_output
 
 NOTO_CJK = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 WQY = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -118,7 +118,7 @@ def test_cupsd_prints_a_pdf_job_to_the_a4_queue(cupsd: Service, tmp_path: Path) 
     page.save()
 
     queue = os.environ["KIOSK_TEST_CUPS_QUEUE"]
-    output = Path(os.environ["KIOSK_TEST_CUPS_OUTPUT"])
+    output = empty_cups_output()
     submitted = subprocess.run(
         ["lp", "-d", queue, "-t", "harness-test", str(source)],
         capture_output=True,

@@ -14,7 +14,7 @@ from kiosk.config import load_config
 from kiosk.soak import run_soak
 from offline_cache.outbox import Outbox
 from tests.devices.test_cups_printer import leftovers, pdf_text
-from tests.harness.services import Service
+from tests.harness.services import Service, empty_cups_output
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
 
@@ -31,8 +31,7 @@ def run(args: list[str], tmp_path: Path, **extra: str) -> subprocess.CompletedPr
 def test_a_test_page_through_a_real_cups_queue_leaves_no_copy(
     cupsd: Service, tmp_path: Path
 ) -> None:
-    output = Path(os.environ["KIOSK_TEST_CUPS_OUTPUT"])
-    output.unlink(missing_ok=True)
+    output = empty_cups_output()
     url = f"cups://{os.environ['KIOSK_TEST_CUPS_QUEUE']}?settle_ms=300"
     done = run(["print", "test-page", "--printer", url], tmp_path)
     assert (done.returncode, done.stderr) == (0, "")
