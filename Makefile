@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export TZ := Asia/Shanghai
 export KIVY_NO_ARGS := 1
 
-.PHONY: setup run test test-fast lint hwtest bench lock clean
+.PHONY: setup run test test-fast lint hwtest bench lock i18n clean
 
 setup:  ## Debian packages, .venv and the kiosk command; a no-op the second time
 	@scripts/setup.sh
@@ -42,6 +42,12 @@ bench: setup  ## measurements as ratios, side by side; writes benchmarks/results
 
 lock: setup  ## re-pin constraints.txt to what .venv has (after changing pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^community-kiosk' > constraints.txt
+
+i18n: setup  ## re-extract the screens' words into kiosk/locale/kiosk.pot and merge into each .po
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k Text -k N_ --no-location --sort-output \
+	  --project community-kiosk -o kiosk/locale/kiosk.pot screens kiosk devices offline_cache
+	$(BIN)/pybabel --quiet update --no-fuzzy-matching -D kiosk -i kiosk/locale/kiosk.pot -d kiosk/locale
+	@scripts/setup.sh >/dev/null  # compiles what changed
 
 clean:  ## remove the venv and caches (not the Debian packages)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -25,7 +25,7 @@ from devices.base import (
     PrintJob,
     Role,
 )
-from devices.errors import DeviceUnavailable, PrinterError
+from devices.errors import N_, DeviceUnavailable, PrinterError
 
 JOB_PENDING, JOB_HELD, JOB_PROCESSING, JOB_STOPPED = 3, 4, 5, 6
 JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED = 7, 8, 9
@@ -33,18 +33,18 @@ PRINTER_STOPPED: Final = 5
 HTTP_CONTINUE: Final = 100  # cupsWriteRequestData's "go on"; pycups has no name for it
 # printer-state-reasons (RFC 8011 and PWG 5100) that mean paper will not come out, in words.
 BLOCKING: Final = {
-    "media-empty": ("paper out", "打印机缺纸", Fault.CONSUMABLES),
-    "media-needed": ("paper out", "打印机缺纸", Fault.CONSUMABLES),
-    "media-jam": ("paper jam", "打印机卡纸", Fault.HARDWARE),
-    "door-open": ("cover open", "打印机盖未关好", Fault.HARDWARE),
-    "cover-open": ("cover open", "打印机盖未关好", Fault.HARDWARE),
-    "toner-empty": ("toner empty", "打印机墨粉用完", Fault.CONSUMABLES),
-    "marker-supply-empty": ("ink or toner empty", "打印机墨粉用完", Fault.CONSUMABLES),
-    "offline": ("printer offline", "打印机未连接", Fault.HARDWARE),
-    "shutdown": ("printer off", "打印机未开机", Fault.HARDWARE),
+    "media-empty": ("paper out", N_("打印机缺纸"), Fault.CONSUMABLES),
+    "media-needed": ("paper out", N_("打印机缺纸"), Fault.CONSUMABLES),
+    "media-jam": ("paper jam", N_("打印机卡纸"), Fault.HARDWARE),
+    "door-open": ("cover open", N_("打印机盖未关好"), Fault.HARDWARE),
+    "cover-open": ("cover open", N_("打印机盖未关好"), Fault.HARDWARE),
+    "toner-empty": ("toner empty", N_("打印机墨粉用完"), Fault.CONSUMABLES),
+    "marker-supply-empty": ("ink or toner empty", N_("打印机墨粉用完"), Fault.CONSUMABLES),
+    "offline": ("printer offline", N_("打印机未连接"), Fault.HARDWARE),
+    "shutdown": ("printer off", N_("打印机未开机"), Fault.HARDWARE),
 }
 WARNINGS: Final = ("media-low", "toner-low", "marker-supply-low")
-ASK_STAFF = "您的业务已经受理，请联系工作人员补打证明。"
+ASK_STAFF = N_("您的业务已经受理，请联系工作人员补打证明。")
 
 
 class CupsPrinter(Printer):
@@ -129,7 +129,7 @@ class CupsPrinter(Printer):
             self._set_state(DeviceState.ERROR, "queue stopped")
             return PrinterError(
                 f"{self.url}: the CUPS queue is stopped or refuses jobs (cupsenable, cupsaccept)",
-                resident_message=f"打印机暂停使用。{ASK_STAFF}",
+                resident_message=N_("打印机暂停使用。") + ASK_STAFF,
             )
         return None
 
@@ -180,14 +180,14 @@ class CupsPrinter(Printer):
                 raise refused or PrinterError(
                     f"{self.url}: CUPS job {job_id} ({title}) was "
                     f"{'cancelled' if state == JOB_CANCELED else 'aborted'}",
-                    resident_message=f"打印失败。{ASK_STAFF}",
+                    resident_message=N_("打印失败。") + ASK_STAFF,
                 )
             if time.monotonic() > deadline:
                 self._cancel(job_id)
                 refused = self._blocked(after=True)
                 raise refused or PrinterError(
                     f"{self.url}: job {job_id} did not finish in {self.wait_s:.0f} s",
-                    resident_message=f"打印超时。{ASK_STAFF}",
+                    resident_message=N_("打印超时。") + ASK_STAFF,
                 )
             time.sleep(0.1)
 

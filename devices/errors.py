@@ -15,9 +15,14 @@ from __future__ import annotations
 from devices.base import Fault
 
 
+def N_(message: str) -> str:
+    """Marks resident words for the catalogs; the screens translate them when shown."""
+    return message
+
+
 class DeviceError(Exception):
     fault: Fault = Fault.HARDWARE
-    default_resident_message = "设备暂时无法使用，请联系工作人员。"
+    default_resident_message = N_("设备暂时无法使用，请联系工作人员。")
 
     def __init__(
         self, message: str, *, resident_message: str | None = None, fault: Fault | None = None
@@ -29,16 +34,16 @@ class DeviceError(Exception):
 
 
 class DeviceUrlError(DeviceError):
-    default_resident_message = "设备设置有误，请联系工作人员。"
+    default_resident_message = N_("设备设置有误，请联系工作人员。")
 
 
 class DeviceUnavailable(DeviceError):
-    default_resident_message = "设备未连接，请联系工作人员。"
+    default_resident_message = N_("设备未连接，请联系工作人员。")
 
 
 class CardDataError(DeviceError):
-    default_resident_message = "卡片无法读取，请重新放置。"
+    default_resident_message = N_("卡片无法读取，请重新放置。")
 
 
 class PrinterError(DeviceError):
-    default_resident_message = "打印机暂时无法打印，您的业务已经受理，请联系工作人员补打。"
+    default_resident_message = N_("打印机暂时无法打印，您的业务已经受理，请联系工作人员补打。")

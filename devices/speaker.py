@@ -46,7 +46,7 @@ class Speaker:
         self.last_error = ""
         # Prompts waiting: only the newest when playing (a resident who moved on does not want
         # the old screen read), every one when recording (each screen keeps its WAV).
-        self._pending: deque[tuple[str, str]] = deque()
+        self._pending: deque[tuple[str, str, str]] = deque()
         self._player: subprocess.Popen[bytes] | None = None
         self._lock = threading.Condition()
         self._stopping = False
@@ -55,14 +55,15 @@ class Speaker:
         self._thread.start()
 
     # --- the caller's side (the UI thread) ------------------------------------------------------
-    def say(self, name: str, text: str) -> None:
-        """Speak `text` (labels and instructions only) soon; returns at once."""
+    def say(self, name: str, text: str, voice: str = "") -> None:
+        """Speak `text` (labels and instructions only) soon, in `voice` (the default voice
+        when empty: the screens pass the voice of the resident's language); returns at once."""
         if not text.strip():
             return
         with self._lock:
             if self.record_to is None:
                 self._pending.clear()
-            self._pending.append((name, text))
+            self._pending.append((name, text, voice or self.voice))
             player = self._player if self.record_to is None else None
             self._lock.notify()
         if player is not None and player.poll() is None:
@@ -92,10 +93,10 @@ class Speaker:
                 self._lock.wait_for(lambda: bool(self._pending) or self._stopping)
                 if self._stopping:
                     return
-                name, text = self._pending.popleft()
+                name, text, voice = self._pending.popleft()
                 self._busy = True
             try:
-                wav = self.synthesize(text)
+                wav = self.synthesize(text, voice)
                 if self.record_to is not None:
                     self._record(name, text, wav)
                 if self.play:
@@ -110,14 +111,14 @@ class Speaker:
                     self._busy = False
                     self._lock.notify_all()
 
-    def synthesize(self, text: str) -> bytes:
+    def synthesize(self, text: str, voice: str = "") -> bytes:
         engine = shutil.which("espeak-ng")
         if engine is None:
             raise SpeechUnavailable("espeak-ng is not installed (Debian package espeak-ng)")
         amplitude = str(max(0, min(200, self.volume * 2)))
         try:
             done = subprocess.run(
-                [engine, "-v", self.voice, "-a", amplitude, "-s", "150", "--stdout", text],
+                [engine, "-v", voice or self.voice, "-a", amplitude, "-s", "150", "--stdout", text],
                 capture_output=True,
                 timeout=SYNTH_TIMEOUT_S,
                 check=False,

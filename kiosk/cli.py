@@ -397,7 +397,7 @@ def cmd_catalog_list(args: argparse.Namespace) -> int:
         print(json.dumps([i.as_json() for i in catalog.items], ensure_ascii=False, indent=1))
         return EXIT_OK
     for category, items in catalog.by_category().items():
-        print(f"{CATEGORIES[category][0]} ({CATEGORIES[category][1]})")
+        print(f"{CATEGORIES[category]} ({CATEGORIES[category].en})")
         for i in items:
             ways = "+".join(i.identification)
             print(f"  {i.code:<28} {i.completion:<16} {ways:<12} {i.name}")

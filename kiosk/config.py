@@ -272,6 +272,11 @@ class VoiceSettings:
         "The espeak-ng voice; cmn-latn-pinyin reads Chinese characters as Mandarin.",
         matches(r"[A-Za-z0-9_+-]{1,40}", "an espeak-ng voice name, e.g. cmn-latn-pinyin"),
     )
+    voice_en: str = setting(
+        "en-us",
+        "The espeak-ng voice for residents who switched the screens to English.",
+        matches(r"[A-Za-z0-9_+-]{1,40}", "an espeak-ng voice name, e.g. en-us"),
+    )
 
 
 @dataclass(frozen=True)

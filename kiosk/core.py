@@ -24,6 +24,7 @@ from devices.base import CardRecord
 from kiosk.catalog import Catalog, Item, load_catalog
 from kiosk.clock import now_local, today_local
 from kiosk.config import Config
+from kiosk.i18n import N_, Text, Words, words
 from kiosk.identity import CardType, IdentityError, ResidentIdentity, identity_from_card
 from kiosk.idnumber import check_id_number, normalise
 from kiosk.platform import Lookups, PlatformLink, local_lookup
@@ -34,7 +35,8 @@ from offline_cache.sync import SyncLimits, SyncState, owner_is_dead
 
 OUTBOX_FILE = "outbox.sqlite3"
 EVENTS_FILE = "events.jsonl"  # call-staff and similar events, for staff; no personal data
-TAKE_YOUR_CARD = "请取走您的卡片。"
+TAKE_YOUR_CARD = N_("请取走您的卡片。")
+CLEARED = N_("您的信息已从本机清除。")
 
 
 def record_event(data_dir: Path, kind: str, fields: Mapping[str, Any]) -> None:
@@ -156,9 +158,9 @@ class Kiosk:
         if state is None:
             return None
         if state.clock_skew:
-            return "本机时间需要校准，暂停出具证明"
+            return N_("本机时间需要校准，暂停出具证明")
         if state.paused_code == "KIOSK_REVOKED":
-            return "本机证书已被吊销，暂停出具证明"
+            return N_("本机证书已被吊销，暂停出具证明")
         return None
 
     def lookup(self, id_number: str) -> Lookups:
@@ -176,34 +178,22 @@ class Kiosk:
         record_event(self.config.data_dir, kind, fields)
 
     # --- what can be offered now -----------------------------------------------------------------
-    def unavailable(self, item: Item) -> tuple[str, str] | None:
-        """Why the kiosk cannot finish an item now, as (Chinese, English) with where to go
-        instead; None when it can."""
+    def unavailable(self, item: Item) -> Text | None:
+        """Why the kiosk cannot finish an item now, with where to go instead (in Chinese, and
+        in any language through `Text.in_language`); None when it can."""
+        where = words(item, "where_else")
         broken = [self.out_of_order[need] for need in item.needs if need in self.out_of_order]
         if broken:
-            return (
-                f"暂不可用：{broken[0]}，请到{item.where_else}办理。",
-                f"Unavailable: a printer this item needs is out of order. Go to "
-                f"{item.where_else_en}.",
-            )
+            return Text("暂不可用：{reason}，请到{where}办理。", reason=broken[0], where=where)
         missing = [need for need in item.needs if not getattr(self.config.devices, need)]
         if missing:
-            return (
-                f"暂不可用：本机没有所需的打印设备，请到{item.where_else}办理。",
-                f"Unavailable: this kiosk lacks the printer it needs. Go to {item.where_else_en}.",
-            )
+            return Text("暂不可用：本机没有所需的打印设备，请到{where}办理。", where=where)
         withheld = self.certificates_withheld() if item.certificate else None
         if withheld:
-            return (
-                f"暂不可用：{withheld}，请到{item.where_else}办理。",
-                f"Unavailable: this kiosk may not issue certificates now (its clock or its key "
-                f"needs a technician). Go to {item.where_else_en}.",
-            )
+            return Text("暂不可用：{reason}，请到{where}办理。", reason=withheld, where=where)
         if not item.offline_ok and not self.platform_reachable:
-            return (
-                f"暂不可用：网络暂时中断，本事项需要联网办理，请到{item.where_else}办理。",
-                f"Unavailable: the network is down and this item needs it. Go to "
-                f"{item.where_else_en}.",
+            return Text(
+                "暂不可用：网络暂时中断，本事项需要联网办理，请到{where}办理。", where=where
             )
         return None
 
@@ -219,7 +209,9 @@ class Kiosk:
             self.card_must_be_removed = True
             return None
         if self.card_must_be_removed:
-            return Refusal("card left on the reader", "请先取走卡片，再重新放置，开始新的业务。")
+            return Refusal(
+                "card left on the reader", N_("请先取走卡片，再重新放置，开始新的业务。")
+            )
         try:
             self.outbox.check_room()
         except OutboxError as error:
@@ -235,16 +227,18 @@ class Kiosk:
         """A resident without a card typed their ID number: a session that can only reach the
         items whose `identification` allows it (the catalog refuses the rest)."""
         if self.session is not None:
-            return Refusal("a session is running", "请先结束当前办理。")
+            return Refusal("a session is running", N_("请先结束当前办理。"))
         if not any("manual" in item.identification for item in self.catalog.items):
-            return Refusal("no item allows manual entry", "本机所有事项都需要刷卡办理。")
+            return Refusal("no item allows manual entry", N_("本机所有事项都需要刷卡办理。"))
         try:
             self.outbox.check_room()
         except OutboxError as error:
             return Refusal(str(error), error.resident_message)
         check = check_id_number(number, self._today())
         if not check.valid or check.birth_date is None or check.sex is None:
-            return Refusal(f"typed number refused: {check.code}", check.reason_zh)
+            return Refusal(
+                f"typed number refused: {check.code}", Words(check.reason_zh, check.reason_en)
+            )
         identity = ResidentIdentity(
             card_type=CardType.MANUAL,
             id_number=normalise(number),
@@ -291,8 +285,9 @@ class Kiosk:
         return self.closing_message()
 
     def closing_message(self) -> str:
-        closing = "您的信息已从本机清除。"
-        return closing + (TAKE_YOUR_CARD if self.card_must_be_removed else "")
+        if self.card_must_be_removed:
+            return Text("{cleared}{take}", cleared=CLEARED, take=TAKE_YOUR_CARD)
+        return CLEARED
 
     # --- committing ----------------------------------------------------------------------------
     def commit_transaction(self, session: Session) -> str:

@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from devices.base import CardRecord
 from kiosk.clock import today_local
+from kiosk.i18n import N_, Words
 from kiosk.idnumber import NumberKind, Sex, check_id_number, mask_id_number
 
 NATIONS = {
@@ -97,6 +98,10 @@ class CardType(Enum):
     def en(self) -> str:
         return _CARD_WORDS[self][1]
 
+    @property
+    def words(self) -> Words:
+        return Words(self.zh, self.en)
+
 
 _CARD_WORDS = {
     CardType.RESIDENT_ID: ("居民身份证", "resident ID card"),
@@ -133,7 +138,7 @@ _NUMBER_KINDS = {
 class IdentityError(ValueError):
     """A card's data cannot be a real card's. `str()` names the field, never its value."""
 
-    resident_message = "卡片信息无法识别，请重新放置卡片；如仍不行，请联系工作人员。"
+    resident_message = N_("卡片信息无法识别，请重新放置卡片；如仍不行，请联系工作人员。")
 
 
 @dataclass(frozen=True, repr=False, eq=False)

@@ -23,6 +23,7 @@ from kiosk.core import record_event
 from kiosk.documents.certificate import render_certificate
 from kiosk.documents.compose import certificate_for, transaction_receipt
 from kiosk.documents.receipt import render_escpos
+from kiosk.i18n import N_, Text, words
 from kiosk.identity import ResidentIdentity
 from kiosk.session import Session
 from kiosk.transactions import identity_from_applicant
@@ -111,7 +112,7 @@ def compose(
             seal = Path(config.kiosk.seal_image) if config.kiosk.seal_image else None
             issued.certificate = render_certificate(cert, signer.sign(cert.fields()), seal)
         except NotGenuine:
-            issued.problems.append("本机暂时无法出具证明，业务已受理，请到人工窗口领取证明。")
+            issued.problems.append(N_("本机暂时无法出具证明，业务已受理，请到人工窗口领取证明。"))
     return issued
 
 
@@ -127,25 +128,28 @@ def send(
 ) -> None:
     """Print what was composed (of `documents`); each failure is told to the resident in plain
     words and recorded for staff (events.jsonl: number, which document, the technical reason)."""
-    for printer, content, data, words, what in (
-        (receipt_printer, ESCPOS, issued.receipt, "凭条", "receipt"),
-        (certificate_printer, PDF, issued.certificate, item.name, "certificate"),
+    for printer, content, data, paper, what in (
+        (receipt_printer, ESCPOS, issued.receipt, N_("凭条"), "receipt"),
+        (certificate_printer, PDF, issued.certificate, words(item, "name"), "certificate"),
     ):
         if not data or what not in documents:
             continue
         if printer is None:
-            issued.problems.append(f"本机没有打印{words}的设备，请到人工窗口补打。")
+            issued.problems.append(Text("本机没有打印{what}的设备，请到人工窗口补打。", what=paper))
             continue
         try:
             printer.print_job(PrintJob(content, data, number))
-            issued.printed.append(words)
+            issued.printed.append(paper)
         except DeviceError as error:
             # A printer's own words when it has them ("打印机缺纸。…"); otherwise say which paper
             # did not come out, that the matter is accepted, and what to do.
             issued.problems.append(
                 error.resident_message
                 if isinstance(error, PrinterError)
-                else f"{words}未能打印（打印机未连接）。您的业务已经受理，请联系工作人员补打。"
+                else Text(
+                    "{what}未能打印（打印机未连接）。您的业务已经受理，请联系工作人员补打。",
+                    what=paper,
+                )
             )
             record_event(
                 config.data_dir,

@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from kiosk.config import DEMO_PLATFORM_URL, Config
+from kiosk.i18n import N_
 from kiosk.trust import NotGenuine, TrustStoreError, demo_signer, kiosk_signer
 from offline_cache.client import Credentials, PlatformClient, PlatformError
 from offline_cache.outbox import Outbox, OutboxError
@@ -27,12 +28,12 @@ log = logging.getLogger("kiosk.platform")
 DEMO_PLATFORM_DIR = "platform"  # the demo's reference platform keeps its data here
 LOOKUP_TIMEOUT_S = 6.0  # a resident waits at the screen, the session's clock stopped
 STATUS_WORDS = {
-    "queued": "已受理，等待上传",
-    "sending": "正在上传",
-    "accepted": "已提交办理部门",
-    "rejected": "未被受理",
-    "completed": "已办结",
-    "in_progress": "办理中",
+    "queued": N_("已受理，等待上传"),
+    "sending": N_("正在上传"),
+    "accepted": N_("已提交办理部门"),
+    "rejected": N_("未被受理"),
+    "completed": N_("已办结"),
+    "in_progress": N_("办理中"),
 }
 
 

@@ -32,6 +32,7 @@ from typing import Any, Final
 import uuid6
 
 from kiosk.catalog import Catalog, Item
+from kiosk.i18n import N_, Joined, Text
 from kiosk.identity import ResidentIdentity
 
 MIN_WARNING_S: Final = 20.0  # WCAG 2.2.1: at least 20 s to answer with one simple action
@@ -76,13 +77,19 @@ LIMITS: Final[Mapping[State, float | None]] = {
     State.RATING: 60.0,
     State.WIPED: None,
 }
-RATING_LEVELS: Final = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+RATING_LEVELS: Final = {
+    5: N_("非常满意"),
+    4: N_("满意"),
+    3: N_("基本满意"),
+    2: N_("不满意"),
+    1: N_("非常不满意"),
+}
 
 
 class SessionError(Exception):
     """An action the session cannot take now; `resident_message` says why in plain words."""
 
-    def __init__(self, message: str, resident_message: str = "请按屏幕提示操作。") -> None:
+    def __init__(self, message: str, resident_message: str = N_("请按屏幕提示操作。")) -> None:
         super().__init__(message)
         self.resident_message = resident_message
 
@@ -203,7 +210,7 @@ class Session:
         self.transaction_key = None  # another item is another transaction
         self._go(State.CHOOSING)
 
-    def available(self, code: str) -> list[tuple[str, str]]:
+    def available(self, code: str) -> list[Text]:
         """Why the resident cannot start an item: (Chinese, English) rule texts; [] if they can."""
         return self.catalog[code].refusals(self.identity, self._today())
 
@@ -215,7 +222,10 @@ class Session:
         if refusals:
             raise SessionError(
                 f"{code}: not eligible ({len(refusals)} rule(s))",
-                "不符合办理条件：" + "；".join(zh for zh, _ in refusals),
+                Text(
+                    "不符合办理条件：{rules}",
+                    rules=Joined(refusals, separator="；"),
+                ),
             )
         self.item = item
         self.values = {}
@@ -285,7 +295,7 @@ class Session:
         """Commit a rating (5 非常满意 … 1 非常不满意) of this session's transaction, then end."""
         self._require(State.RATING)
         if level not in RATING_LEVELS:
-            raise SessionError(f"rating level {level!r} is not 1..5", "请选择一个评价。")
+            raise SessionError(f"rating level {level!r} is not 1..5", N_("请选择一个评价。"))
         assert self.transaction_key is not None
         with self.paused():
             commit(f"{self.transaction_key}:rating")

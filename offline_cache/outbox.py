@@ -85,8 +85,13 @@ MIGRATIONS: Final[Sequence[Sequence[str]]] = (
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 5, 6, 11, 13, 26
 
 
+def N_(message: str) -> str:
+    """Marks resident words for the catalogs; the screens translate them when shown."""
+    return message
+
+
 class OutboxError(Exception):
-    resident_message = "暂时无法受理，请稍后再试或联系工作人员。"
+    resident_message = N_("暂时无法受理，请稍后再试或联系工作人员。")
 
     def __init__(self, message: str, resident_message: str | None = None) -> None:
         super().__init__(message)
@@ -95,15 +100,15 @@ class OutboxError(Exception):
 
 
 class OutboxFull(OutboxError):
-    resident_message = "自助机存储空间不足，暂停受理新业务，请到人工窗口办理。"
+    resident_message = N_("自助机存储空间不足，暂停受理新业务，请到人工窗口办理。")
 
 
 class OutboxBusy(OutboxError):
-    resident_message = "系统繁忙，请稍后再试。"
+    resident_message = N_("系统繁忙，请稍后再试。")
 
 
 class OutboxCorrupt(OutboxError):
-    resident_message = "自助机暂停服务，请到人工窗口办理。"
+    resident_message = N_("自助机暂停服务，请到人工窗口办理。")
 
 
 @dataclass(frozen=True, repr=False)
@@ -267,7 +272,7 @@ class Outbox:
                 self._ring = KeyRing.open(self.key_file)
             except KeyFileError as error:
                 raise OutboxError(
-                    f"outbox key: {error}", "自助机暂停服务，请到人工窗口办理。"
+                    f"outbox key: {error}", N_("自助机暂停服务，请到人工窗口办理。")
                 ) from None
         return self._ring
 
@@ -377,14 +382,14 @@ class Outbox:
             if parent.status == "rejected":
                 raise OutboxError(
                     f"transaction {parent.number} was rejected: its rating could never be sent",
-                    "这项业务未被受理，无需评价。",
+                    N_("这项业务未被受理，无需评价。"),
                 )
             if db.execute(
                 "SELECT 1 FROM outbox WHERE kind = 'rating' AND parent_key = ?", (transaction_key,)
             ).fetchone():
                 raise OutboxError(
                     f"transaction {parent.number} is already rated",
-                    "这项业务已经评价过了，谢谢您。",
+                    N_("这项业务已经评价过了，谢谢您。"),
                 )
             now = self._clock()
             db.execute(

@@ -34,9 +34,11 @@ from kiosk.cardmonitor import CardMonitor
 from kiosk.clock import now_local
 from kiosk.config import Config
 from kiosk.core import Kiosk, Refusal
+from kiosk.i18n import N_, Joined, Text, format_clock
 from kiosk.issuing import Issued, issue_documents
 from kiosk.session import Session, SessionEvent, State
 from kiosk.trust import NotGenuine, Signer, demo_signer, kiosk_signer
+from screens.i18n import _, tr
 from screens.tokens import FONT, FONT_BOLD, T, rgba
 from screens.widgets import KWarningBar  # noqa: F401 - used by app.kv
 
@@ -48,6 +50,7 @@ EXIT_MAINTENANCE = 5  # `kiosk run` exits with it when staff left with the PIN
 KEY_ESCAPE, KEY_F4, KEY_ENTER, KEY_KEYPAD_ENTER, KEY_BACKSPACE = 27, 285, 13, 271, 8
 PRINTER_CHECK_S = 5.0  # a printer's own status, asked this often (and after each job)
 TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
+LANGUAGE_AT_IDLE_S = 60.0  # a language chosen at the idle screen, then nobody: back to default
 
 
 class Root(FloatLayout):
@@ -101,12 +104,14 @@ class KioskApp(App):
         self._stopping = threading.Event()
         self._warned_near_end: set[str] = set()
         self.printers_checked = 0  # how many looks have reached the screen (tests wait on it)
+        self._language_chosen_at = 0.0
         self._printer_watch: threading.Thread | None = None
 
     # --- building --------------------------------------------------------------------------
     def build(self) -> Root:
         LabelBase.register("Roboto", FONT, fn_bold=FONT_BOLD)  # every label speaks Chinese
         Window.clearcolor = rgba(T.background)
+        tr.switch(self.config_.kiosk.language)
         from screens import (
             closing,
             confirm,
@@ -224,14 +229,14 @@ class KioskApp(App):
                 try:
                     opened = open_device(url, role)
                 except DeviceError:
-                    found[need] = "打印机未连接"
+                    found[need] = N_("打印机未连接")
                     continue
                 assert isinstance(opened, Printer)
                 printer = self.printers[role] = opened
             health = printer.check_health(HealthLevel.INTERNAL)
             if health.outcome is Outcome.FAILED:
                 consumables = health.fault is Fault.CONSUMABLES
-                found[need] = "打印机缺纸" if consumables else "打印机故障"
+                found[need] = N_("打印机缺纸") if consumables else N_("打印机故障")
             else:
                 found[need] = None
             near_end = health.data.get("paper") == "near_end"
@@ -283,6 +288,8 @@ class KioskApp(App):
     def go(self, name: str, **kwargs: Any) -> None:
         # A second tap meant for the old screen must not land on the new one.
         self.ignore_touches_until = time.monotonic() + TOUCH_GUARD_S
+        if name == "idle":
+            tr.switch(self.config_.kiosk.language)  # the resident has gone: the next one starts
         screen = self.manager.get_screen(name)
         if hasattr(screen, "enter"):
             screen.enter(**kwargs)
@@ -344,9 +351,25 @@ class KioskApp(App):
         """Say the current screen's prompt (and show it as the caption). Returns at once: the
         speaker synthesises and plays on its own thread."""
         screen = self.manager.current_screen
-        screen.spoken = screen.spoken_prompt()
+        screen.spoken = _(screen.spoken_prompt())
         if self.config_.voice.enabled or self.voice_record_to is not None:
-            self.speaker.say(screen.name, screen.spoken)
+            voice = self.config_.voice
+            self.speaker.say(
+                screen.name, screen.spoken, voice.voice if tr.lang == "zh_CN" else voice.voice_en
+            )
+
+    # --- language ---------------------------------------------------------------------------------
+    def switch_language(self, lang: str = "") -> None:
+        """One tap: the other language. Static words follow at once (kv rules bind to the
+        translator); the current screen rebuilds what it made in code; the prompt is said again
+        in the new language."""
+        self.touch()
+        self._language_chosen_at = time.monotonic()
+        tr.switch(lang or tr.other)
+        self._tick(0)
+        screen = self.manager.current_screen
+        screen.relabel()
+        self.speak_current()
 
     def repeat_prompt(self) -> None:
         self.touch()
@@ -391,9 +414,9 @@ class KioskApp(App):
         try:
             self.kiosk.call_staff(screen)
         except OSError:
-            self.show_toast("呼叫未能发出，请到人工窗口找工作人员。")
+            self.show_toast(N_("呼叫未能发出，请到人工窗口找工作人员。"))
             return
-        self.show_toast("已发出呼叫，请稍候。如无人应答，请到人工窗口找工作人员。")
+        self.show_toast(N_("已发出呼叫，请稍候。如无人应答，请到人工窗口找工作人员。"))
 
     def show_toast(self, text: str, seconds: float = 8.0) -> None:
         self.toast_text = text
@@ -421,16 +444,28 @@ class KioskApp(App):
         }
 
     def _tick(self, _dt: float) -> None:
-        self.clock_text = now_local().strftime("%m月%d日 %H:%M")
+        self.clock_text = format_clock(now_local(), tr.lang)
         state = self.kiosk.sync_state  # a snapshot the sync thread replaces; no I/O here
-        waiting = f" · 待上传 {state.queued} 件" if state.queued else ""
         if state.paused:
-            self.network_text = "● 数据上传已暂停，业务照常受理，请工作人员处理" + waiting
+            network = N_("● 数据上传已暂停，业务照常受理，请工作人员处理")
         elif self.kiosk.platform_reachable:
-            self.network_text = "● 网络正常" + waiting
+            network = N_("● 网络正常")
         else:
-            self.network_text = "○ 网络中断，业务照常受理，恢复后自动上传" + waiting
-        self.notices = "\n".join(f"【通知】{text}" for text in state.notices[:3])
+            network = N_("○ 网络中断，业务照常受理，恢复后自动上传")
+        if state.queued:
+            network = Text("{status} · 待上传 {count} 件", status=network, count=state.queued)
+        self.network_text = network
+        # The platform writes its notices in Chinese only; they are shown as they come.
+        self.notices = Joined([Text("【通知】{text}", text=t) for t in state.notices[:3]])
+        default = self.config_.kiosk.language
+        if (
+            tr.lang != default
+            and self.manager.current == "idle"
+            and time.monotonic() - self._language_chosen_at > LANGUAGE_AT_IDLE_S
+        ):
+            # Chosen at the idle screen by someone who then left: quietly back to the default.
+            tr.switch(default)
+            self.manager.current_screen.spoken = _(self.manager.current_screen.spoken_prompt())
         session = self.session
         if session is None:
             return
@@ -438,8 +473,14 @@ class KioskApp(App):
         if session.warning:
             left = session.seconds_left() or 0
             unsaved = session.state in (State.CHOOSING, State.FILLING, State.CONFIRMING)
-            self.warning_text = f"您还在吗？\n{int(left + 0.99)} 秒后将结束本次办理。" + (
-                "\n尚未提交的内容不会保存。" if unsaved else ""
+            seconds = int(left + 0.99)
+            self.warning_text = (
+                Text(
+                    "您还在吗？\n{seconds} 秒后将结束本次办理。\n尚未提交的内容不会保存。",
+                    seconds=seconds,
+                )
+                if unsaved
+                else Text("您还在吗？\n{seconds} 秒后将结束本次办理。", seconds=seconds)
             )
         else:
             self.warning_text = ""
@@ -521,7 +562,9 @@ class KioskApp(App):
             self.refresh_printers()  # a job that failed says something about the printer
             if isinstance(issued, Exception):
                 # The transaction is committed whatever happened to the paper.
-                issued = Issued(problems=["打印出现故障。您的业务已经受理，请联系工作人员补打。"])
+                issued = Issued(
+                    problems=[N_("打印出现故障。您的业务已经受理，请联系工作人员补打。")]
+                )
             self.last_issued = issued
             done(issued)
 

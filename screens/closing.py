@@ -9,6 +9,7 @@ from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import StringProperty
 
+from kiosk.i18n import N_, Text
 from screens.widgets import ResidentScreen
 
 Builder.load_file(str(Path(__file__).with_name("closing.kv")))
@@ -21,12 +22,12 @@ class ClosingScreen(ResidentScreen):
     reason = StringProperty("")
 
     def spoken_prompt(self) -> str:
-        return f"{self.reason}{self.message}"
+        return Text("{reason}{message}", reason=self.reason, message=self.message)
 
     def enter(self, message: str = "", reason: str = "") -> None:
         self.back_enabled = False
         self.message = message
-        self.reason = "本次办理已超时结束。" if reason == "timeout" else "感谢您的使用。"
+        self.reason = N_("本次办理已超时结束。") if reason == "timeout" else N_("感谢您的使用。")
         Clock.unschedule(self._idle)
         Clock.schedule_once(self._idle, BACK_TO_IDLE_S)
 

@@ -117,6 +117,24 @@ class Driver:
     def remove_card(self) -> None:
         self.app.reader.remove()
 
+    def said(self, zh: str) -> str:
+        """The words written here in Chinese, as the screen shows them now (the scripted
+        resident reads the screen in whichever language it is in)."""
+        from kiosk.catalog import CATEGORIES
+        from kiosk.i18n import words
+        from screens.i18n import _
+
+        for category in CATEGORIES.values():
+            if category == zh:
+                return _(category)
+        for item in self.app.kiosk.catalog.items:
+            if item.name == zh:
+                return _(words(item, "name"))
+            for choice in (c for f in item.fields for c in f.choices):
+                if choice.label == zh:
+                    return _(words(choice, "label"))
+        return _(zh)
+
     def on(self, name: str) -> Wait:
         return lambda: self.app.manager.current == name
 
@@ -166,18 +184,18 @@ class Driver:
         self.started = started
 
     def fill_in(self) -> Iterator[Wait | float]:
-        tap(button_with(self.screen, "证明开具"))
+        tap(button_with(self.screen, self.said("证明开具")))
         yield self.frames()
         self.shot("menu-items")
-        tap(button_with(self.screen, "居住证明"))
+        tap(button_with(self.screen, self.said("居住证明")))
         yield self.on("form")
         yield self.frames()
-        tap(button_with(self.screen, "子女入学"))
+        tap(button_with(self.screen, self.said("子女入学")))
         yield self.frames()
         self.shot("form-choice")
         tap(self.screen.ids.next)
         yield self.frames()
-        tap(button_with(self.screen, "增加"))
+        tap(button_with(self.screen, self.said("＋ 增加")))
         yield self.frames()
         self.shot("form-number")
         tap(self.screen.ids.next)
@@ -199,7 +217,7 @@ class Driver:
         tap(self.screen.ids.rate)
         yield self.on("rating")
         yield self.frames()
-        tap(button_with(self.screen, "非常满意"))
+        tap(button_with(self.screen, self.said("非常满意")))
         yield self.frames()
         self.shot("rating")
         tap(self.screen.ids.submit)

@@ -15,12 +15,14 @@ from kivy.uix.gridlayout import GridLayout
 
 from kiosk.catalog import Field
 from kiosk.clock import today_local
+from kiosk.i18n import N_, Text, format_day, words
+from screens.i18n import _, tr
 from screens.tokens import T
 from screens.widgets import KButton, KChoice, KHeading, ResidentScreen
 
 Builder.load_file(str(Path(__file__).with_name("form.kv")))
 NAME = "form"
-WEEKDAYS = "一二三四五六日"
+CLEAR, DELETE = N_("清空"), N_("删除")
 DATE_BUTTONS = 14  # up to two weeks as buttons; longer ranges use year/month/day steppers
 
 
@@ -31,7 +33,11 @@ class FormScreen(ResidentScreen):
     answer = StringProperty("")
 
     def spoken_prompt(self) -> str:
-        return f"{self.progress}。{self.question}，请选择后点击下一步。"
+        return Text(
+            "{progress}。{question}，请选择后点击下一步。",
+            progress=self.progress,
+            question=self.question,
+        )
 
     def enter(self, last: bool = False) -> None:
         # Items without questions never come here (the menu takes them to the confirm screen).
@@ -40,6 +46,12 @@ class FormScreen(ResidentScreen):
         self.index = len(self.fields) - 1 if last and self.fields else 0
         if self.fields:
             self._show()
+
+    def relabel(self) -> None:
+        if self.fields:
+            problem = self.problem
+            self._show()
+            self.problem = problem  # a complaint already made stays, in the new language
 
     @property
     def field(self) -> Field:
@@ -52,9 +64,13 @@ class FormScreen(ResidentScreen):
         app = App.get_running_app()
         f = self.field
         self.problem = ""
-        self.question = f.label + ("" if f.required else "（可不填）")
-        self.progress = (
-            f"{app.session.item.name} · 第 {self.index + 1} 项，共 {len(self.fields)} 项"
+        label = words(f, "label")
+        self.question = label if f.required else Text("{label}（可不填）", label=label)
+        self.progress = Text(
+            "{item} · 第 {index} 项，共 {count} 项",
+            item=words(app.session.item, "name"),
+            index=self.index + 1,
+            count=len(self.fields),
         )
         box = self.ids.answer_box
         box.clear_widgets()
@@ -76,7 +92,7 @@ class FormScreen(ResidentScreen):
         current = self._value()
         for choice in f.choices:
             button = KChoice(
-                label=choice.label,
+                label=words(choice, "label"),
                 group=f"field-{f.name}",
                 state="down" if choice.value == current else "normal",
             )
@@ -86,16 +102,17 @@ class FormScreen(ResidentScreen):
 
     def _number(self, box: Any, f: Field) -> None:
         value = self._value()
-        self.answer = "" if value is None else f"{value}{f.unit}"
+        unit = words(f, "unit")
+        self.answer = "" if value is None else _(Text("{value}{unit}", value=value, unit=unit))
         row = BoxLayout(spacing=dp(24), size_hint_y=None, height=dp(T.target_primary) * 1.3)
-        minus, plus = KButton(text="－ 减少"), KButton(text="＋ 增加")
-        shown = self._shown = KHeading(text=self.answer or "请选择", halign="center")
+        minus, plus = KButton(text=_(N_("－ 减少"))), KButton(text=_(N_("＋ 增加")))
+        shown = self._shown = KHeading(text=self.answer or _(N_("请选择")), halign="center")
 
         def step(delta: int) -> None:
             current = self._value()
             new = f.min if current is None else max(f.min, min(f.max, int(current) + delta))
             self._set(new)
-            self.answer = f"{new}{f.unit}"
+            self.answer = _(Text("{value}{unit}", value=new, unit=unit))
             shown.text = self.answer
 
         minus.bind(on_release=lambda _b: step(-1))
@@ -113,9 +130,8 @@ class FormScreen(ResidentScreen):
             grid.bind(minimum_height=grid.setter("height"))
             day = first
             while day <= last:
-                label = f"{day.month}月{day.day}日 星期{WEEKDAYS[day.weekday()]}"
                 button = KChoice(
-                    label=label,
+                    label=format_day(day, tr.lang, N_("M月d日 EEEE")),
                     group=f"field-{f.name}",
                     state="down" if current == day.isoformat() else "normal",
                 )
@@ -130,7 +146,7 @@ class FormScreen(ResidentScreen):
 
         def show() -> None:
             d = date.fromisoformat(self._value())
-            shown.text = f"{d.year}年{d.month}月{d.day}日"
+            shown.text = format_day(d, tr.lang)
 
         def step(days: int) -> None:
             d = date.fromisoformat(self._value()) + timedelta(days=days)
@@ -142,14 +158,14 @@ class FormScreen(ResidentScreen):
         grid = GridLayout(cols=2, spacing=dp(24), size_hint_y=None)
         grid.bind(minimum_height=grid.setter("height"))
         for text, days in (
-            ("－ 一年", -365),
-            ("＋ 一年", 365),
-            ("－ 一个月", -30),
-            ("＋ 一个月", 30),
-            ("－ 一天", -1),
-            ("＋ 一天", 1),
+            (N_("－ 一年"), -365),
+            (N_("＋ 一年"), 365),
+            (N_("－ 一个月"), -30),
+            (N_("＋ 一个月"), 30),
+            (N_("－ 一天"), -1),
+            (N_("＋ 一天"), 1),
         ):
-            button = KButton(text=text)
+            button = KButton(text=_(text))
             button.bind(on_release=lambda _b, n=days: step(n))
             grid.add_widget(button)
         box.add_widget(grid)
@@ -157,26 +173,26 @@ class FormScreen(ResidentScreen):
     def _keypad(self, box: Any, f: Field) -> None:
         value = self._value() or ""
         self.answer = value
-        self._shown = KHeading(text=value or "请输入", halign="center")
+        self._shown = KHeading(text=value or _(N_("请输入")), halign="center")
         box.add_widget(self._shown)
         grid = GridLayout(cols=3, spacing=dp(20), size_hint_y=None)
         grid.bind(minimum_height=grid.setter("height"))
-        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "清空", "0", "删除"):
-            button = KButton(text=key)
+        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", CLEAR, "0", DELETE):
+            button = KButton(text=_(key))
             button.bind(on_release=lambda _b, k=key: self._key(k))
             grid.add_widget(button)
         box.add_widget(grid)
 
     def _key(self, key: str) -> None:
         text = self.answer
-        if key == "清空":
+        if key == CLEAR:
             text = ""
-        elif key == "删除":
+        elif key == DELETE:
             text = text[:-1]
         elif len(text) < 12:
             text += key
         self.answer = text
-        self._shown.text = text or "请输入"
+        self._shown.text = text or _(N_("请输入"))
         self._set(text)
         if len(text) < 11:
             self.problem = ""  # not finished typing: no complaint yet

@@ -9,6 +9,7 @@ from kivy.app import App
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty
 
+from kiosk.i18n import N_
 from screens.widgets import ResidentScreen
 
 Builder.load_file(str(Path(__file__).with_name("idle.kv")))
@@ -23,7 +24,7 @@ class IdleScreen(ResidentScreen):
         self.manual_allowed = any("manual" in item.identification for item in catalog.items)
 
     def spoken_prompt(self) -> str:
-        return "您好，请将身份证或社保卡放在下方读卡区。"
+        return N_("您好，请将身份证或社保卡放在下方读卡区。")
 
     def demo_card(self) -> None:
         """Demo mode only: place the next synthetic resident's card on the simulated reader."""

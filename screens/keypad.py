@@ -14,6 +14,7 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.clock import today_local
 from kiosk.core import Refusal
+from kiosk.i18n import N_, Text, Words
 from kiosk.idnumber import check_id_number
 from screens.widgets import ResidentScreen
 
@@ -36,7 +37,7 @@ class KeypadScreen(ResidentScreen):
     valid = BooleanProperty(False)
 
     def spoken_prompt(self) -> str:
-        return (
+        return N_(
             "请用下方数字键输入您的18位身份证号码，输完后点击确定。没带卡只能办理排队取号等事项。"
         )
 
@@ -79,23 +80,29 @@ class KeypadScreen(ResidentScreen):
         self._update()
 
     def _update(self) -> None:
-        self.shown = grouped(self.typed) or "请输入"
+        self.shown = grouped(self.typed) or N_("请输入")
         left = LENGTH - len(self.typed)
         self.valid = False
         if left > 1:
-            self.feedback = f"已输入 {len(self.typed)} 位，还差 {left} 位。"
+            self.feedback = Text(
+                "已输入 {typed} 位，还差 {left} 位。", typed=len(self.typed), left=left
+            )
         elif left == 1:
-            self.feedback = "还差最后 1 位（可能是数字或 X）。"
+            self.feedback = N_("还差最后 1 位（可能是数字或 X）。")
         else:
             check = check_id_number(self.typed, today_local())
             self.valid = check.valid
-            self.feedback = "✓ 号码有效，请点击确定。" if check.valid else f"✗ {check.reason_zh}"
+            self.feedback = (
+                N_("✓ 号码有效，请点击确定。")
+                if check.valid
+                else Text("✗ {reason}", reason=Words(check.reason_zh, check.reason_en))
+            )
 
     def confirm(self) -> None:
         app = App.get_running_app()
         result = app.kiosk.identify_manually(self.typed)
         if isinstance(result, Refusal):
-            self.feedback = f"✗ {result.message}"
+            self.feedback = Text("✗ {reason}", reason=result.message)
             return
         Clock.unschedule(self._expire)
         self.typed = ""

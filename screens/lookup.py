@@ -10,6 +10,7 @@ from kivy.app import App
 from kivy.lang import Builder
 from kivy.properties import StringProperty
 
+from kiosk.i18n import N_, Joined, Text
 from kiosk.identity import CardType
 from kiosk.platform import Lookups
 from screens.widgets import ResidentScreen
@@ -24,16 +25,18 @@ class LookupScreen(ResidentScreen):
     source = StringProperty("")
 
     def spoken_prompt(self) -> str:
-        return "正在查询您的办件进度，请稍候。"
+        return N_("正在查询您的办件进度，请稍候。")
 
     def enter(self) -> None:
         app = App.get_running_app()
-        self.found, self.source = "正在查询，请稍候……", ""
+        self.found, self.source = N_("正在查询，请稍候……"), ""
         session = app.session
         if session is None or session.identity is None:
             return
         if session.identity.card_type is CardType.MANUAL:
-            self.found = "查询办件进度需要刷身份证或社保卡。"  # a personal query: never by typing
+            self.found = N_(
+                "查询办件进度需要刷身份证或社保卡。"
+            )  # a personal query: never by typing
             return
         generation = session.generation
         id_number = session.identity.id_number
@@ -46,20 +49,29 @@ class LookupScreen(ResidentScreen):
         if app.session is None or app.session.generation != generation:
             return  # the resident left meanwhile: show nothing of theirs to the next one
         if isinstance(result, Exception):
-            self.found = "暂时无法查询，请稍后再试或咨询工作人员。"
+            self.found = N_("暂时无法查询，请稍后再试或咨询工作人员。")
             return
         found: Lookups = result
         entries = found.entries
         if not entries:
-            self.found = "没有查到您在本机办理过的业务。"
+            self.found = N_("没有查到您在本机办理过的业务。")
         else:
-            self.found = "\n\n".join(
-                f"{e.item_name}\n受理编号：{e.number}\n状态：{e.status}" for e in entries[:SHOWN]
+            self.found = Joined(
+                [
+                    Text(
+                        "{item}\n受理编号：{number}\n状态：{status}",
+                        item=e.item_name,
+                        number=e.number,
+                        status=e.status,
+                    )
+                    for e in entries[:SHOWN]
+                ],
+                separator="\n\n",
             )
         self.source = (
             ""
             if found.asked_platform
-            else "网络暂时中断，以上为本机记录；联网后可查到办理部门的最新进度。"
+            else N_("网络暂时中断，以上为本机记录；联网后可查到办理部门的最新进度。")
         )
 
     def wipe(self) -> None:

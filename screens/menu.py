@@ -10,7 +10,9 @@ from kivy.lang import Builder
 from kivy.properties import StringProperty
 
 from kiosk.catalog import CATEGORIES
+from kiosk.i18n import N_, Joined, Text, words
 from kiosk.identity import CardType
+from screens.i18n import _
 from screens.widgets import KButton, KHeading, KUnavailable, ResidentScreen
 
 Builder.load_file(str(Path(__file__).with_name("menu.kv")))
@@ -23,11 +25,14 @@ class MenuScreen(ResidentScreen):
 
     def spoken_prompt(self) -> str:
         if not self.category:
-            return f"{self.prompt}。"
-        return f"{self.prompt}。灰色的事项暂时不能办理，屏幕上写有原因。"
+            return Text("{prompt}。", prompt=self.prompt)
+        return Text("{prompt}。灰色的事项暂时不能办理，屏幕上写有原因。", prompt=self.prompt)
 
     def enter(self, category: str = "") -> None:
         self.category = category
+        self._fill()
+
+    def relabel(self) -> None:
         self._fill()
 
     def _fill(self) -> None:
@@ -37,35 +42,38 @@ class MenuScreen(ResidentScreen):
         box.clear_widgets()
         groups = app.kiosk.catalog.by_category()
         if not self.category:
-            self.prompt = "请选择业务类别"
+            self.prompt = N_("请选择业务类别")
             for code, items in groups.items():
-                button = KButton(text=f"{CATEGORIES[code][0]}（{len(items)}项）")
+                button = KButton(
+                    text=_(
+                        Text("{category}（{count}项）", category=CATEGORIES[code], count=len(items))
+                    )
+                )
                 button.bind(on_release=lambda _b, c=code: self.show(c))
                 box.add_widget(button)
             # A personal query: only for a resident identified by a card, never a typed number.
             if app.session and app.session.identity.card_type is not CardType.MANUAL:
-                lookup = KButton(text="查询我的办件进度")
+                lookup = KButton(text=_(N_("查询我的办件进度")))
                 lookup.bind(on_release=lambda _b: app.go("lookup"))
                 box.add_widget(lookup)
             return
-        self.prompt = f"{CATEGORIES[self.category][0]}：请选择要办理的事项"
+        self.prompt = Text("{category}：请选择要办理的事项", category=CATEGORIES[self.category])
         for item in groups[self.category]:
             reason = app.kiosk.unavailable(item)
             refusals = app.session.available(item.code) if app.session else []
             if reason is None and not refusals:
-                button = KButton(text=item.name)
+                button = KButton(text=_(words(item, "name")))
                 button.bind(on_release=lambda _b, c=item.code: self.choose(c))
                 box.add_widget(button)
             elif reason is not None:
-                box.add_widget(KUnavailable(title=item.name, reason=reason[0]))
+                box.add_widget(KUnavailable(title=words(item, "name"), reason=reason))
             else:
-                rules = "；".join(zh for zh, _ in refusals)
-                box.add_widget(
-                    KUnavailable(
-                        title=item.name,
-                        reason=f"暂不可办理：{rules}。如有疑问请到{item.where_else}咨询。",
-                    )
+                reason = Text(
+                    "暂不可办理：{rules}。如有疑问请到{where}咨询。",
+                    rules=Joined(refusals, separator="；"),
+                    where=words(item, "where_else"),
                 )
+                box.add_widget(KUnavailable(title=words(item, "name"), reason=reason))
         box.add_widget(KHeading(text=""))
 
     def wipe(self) -> None:

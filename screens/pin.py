@@ -13,6 +13,7 @@ from kivy.lang import Builder
 from kivy.properties import StringProperty
 
 from kiosk.admin import MAX_LENGTH, PinCheck, PinError, check_pin, pin_is_set
+from kiosk.i18n import N_, Text
 from screens.widgets import ResidentScreen
 
 Builder.load_file(str(Path(__file__).with_name("pin.kv")))
@@ -28,16 +29,16 @@ class PinScreen(ResidentScreen):
         self._checking = False  # one argon2 check at a time (each takes memory and time)
 
     def spoken_prompt(self) -> str:
-        return "工作人员请输入管理密码。"
+        return N_("工作人员请输入管理密码。")
 
     def enter(self) -> None:
         app = App.get_running_app()
         self.typed = ""
         configured = pin_is_set(app.config_.data_dir) or app.config_.demo
         self.message = (
-            "请输入管理密码，然后按确定。"
+            N_("请输入管理密码，然后按确定。")
             if configured
-            else "本机尚未设置管理密码：请在终端运行 kiosk admin set-pin。"
+            else N_("本机尚未设置管理密码：请在终端运行 kiosk admin set-pin。")
         )
         Clock.unschedule(self._give_up)
         Clock.schedule_once(self._give_up, 60)
@@ -65,7 +66,7 @@ class PinScreen(ResidentScreen):
             return
         pin, self.typed = self.typed, ""
         self._checking = True
-        self.message = "正在核对……"
+        self.message = N_("正在核对……")
 
         def check() -> None:
             # argon2 takes a noticeable moment by design: not on the UI thread.
@@ -91,12 +92,14 @@ class PinScreen(ResidentScreen):
             {"reason": problem or "wrong PIN or locked", "in_a_row": result.failures},
         )
         if problem:
-            self.message = "密码文件无法读取，请重新设置。"
+            self.message = N_("密码文件无法读取，请重新设置。")
         elif result.wait_s > 0:
             # Growing, capped delays, kept on disk: guessing must take longer than a shift.
-            self.message = f"密码错误次数过多，请 {int(result.wait_s) + 1} 秒后再试。"
+            self.message = Text(
+                "密码错误次数过多，请 {seconds} 秒后再试。", seconds=int(result.wait_s) + 1
+            )
         else:
-            self.message = "密码不正确。"
+            self.message = N_("密码不正确。")
 
 
 SCREEN = PinScreen

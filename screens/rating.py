@@ -9,6 +9,7 @@ from kivy.app import App
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty
 
+from kiosk.i18n import N_, Text
 from kiosk.session import RATING_LEVELS, SessionError
 from kiosk.transactions import POOR_LEVELS
 from offline_cache.outbox import OutboxError
@@ -24,7 +25,7 @@ class RatingScreen(ResidentScreen):
     consent = NumericProperty(-1)  # -1 not answered, 0 no, 1 yes
 
     def spoken_prompt(self) -> str:
-        return "请您对本次服务进行评价，评价是自愿的。"
+        return N_("请您对本次服务进行评价，评价是自愿的。")
 
     def enter(self) -> None:
         self.level, self.consent, self.asks_consent = 0, -1, False
@@ -36,7 +37,7 @@ class RatingScreen(ResidentScreen):
             box.add_widget(button)
         consent = self.ids.consent
         consent.clear_widgets()
-        for value, words in ((1, "同意工作人员联系我"), (0, "不需要联系")):
+        for value, words in ((1, N_("同意工作人员联系我")), (0, N_("不需要联系"))):
             button = KChoice(label=words, group="consent")
             button.bind(on_release=lambda _b, v=value: setattr(self, "consent", v))
             consent.add_widget(button)
@@ -53,7 +54,7 @@ class RatingScreen(ResidentScreen):
             app.kiosk.commit_rating(app.session, self.level, consent)
         except (OutboxError, SessionError) as error:
             # The transaction is safe; only the rating could not be kept. Skip is still there.
-            app.show_toast(f"评价未能保存：{error.resident_message}")
+            app.show_toast(Text("评价未能保存：{reason}", reason=error.resident_message))
 
     def skip(self) -> None:
         App.get_running_app().end("rating skipped")

@@ -8,6 +8,7 @@ from kivy.app import App
 from kivy.lang import Builder
 from kivy.properties import StringProperty
 
+from kiosk.i18n import N_
 from offline_cache.outbox import OutboxError
 from screens.widgets import ResidentScreen
 
@@ -23,7 +24,7 @@ class SubmittingScreen(ResidentScreen):
 
     def enter(self) -> None:
         self.back_enabled = False
-        self.status = "正在提交，请稍候……"
+        self.status = N_("正在提交，请稍候……")
 
     def commit(self) -> None:
         app = App.get_running_app()
@@ -33,14 +34,14 @@ class SubmittingScreen(ResidentScreen):
             message = (
                 error.resident_message
                 if isinstance(error, OutboxError)
-                else ("暂时无法提交，您的业务尚未受理。请稍后再试，或联系工作人员。")
+                else N_("暂时无法提交，您的业务尚未受理。请稍后再试，或联系工作人员。")
             )
             app.go("confirm")
             app.manager.get_screen("confirm").ids.submit.disabled = False
             app.show_toast(message)
             return
         app.numbers.append(app.session.number)
-        self.status = "已受理，正在打印凭条……"
+        self.status = N_("已受理，正在打印凭条……")
         app.speak_current()
         app.issue(lambda issued: app.go("result"))
 

@@ -93,6 +93,10 @@ class ResidentScreen(Screen):
     def wipe(self) -> None:
         """Forget everything shown about the resident (called when the session ends)."""
 
+    def relabel(self) -> None:
+        """The language changed: rebuild what this screen made in code (its kv rules follow
+        the translator by themselves)."""
+
     def go_back(self) -> None:
         from kivy.app import App
 

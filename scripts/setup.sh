@@ -52,6 +52,15 @@ if [ "$have_stamp" != "$want_stamp" ] || [ ! -x "$VENV/bin/kiosk" ]; then
     did+=("Python packages")
 fi
 
+# The screens' translations: .po (written by people, in git) compiled to .mo (built here).
+for po in kiosk/locale/*/LC_MESSAGES/kiosk.po; do
+    if [ ! -f "${po%.po}.mo" ] || [ "$po" -nt "${po%.po}.mo" ]; then
+        "$VENV/bin/pybabel" --quiet compile --use-fuzzy -D kiosk -d kiosk/locale
+        did+=("translations")
+        break
+    fi
+done
+
 if [ ${#did[@]} -eq 0 ]; then
     echo "setup: nothing to do (Debian packages, $VENV and the kiosk command are in place)"
 else

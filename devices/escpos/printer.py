@@ -25,7 +25,7 @@ from devices.base import (
     PrintJob,
     Role,
 )
-from devices.errors import DeviceUnavailable, PrinterError
+from devices.errors import N_, DeviceUnavailable, PrinterError
 from devices.escpos.status import (
     AFTER_JOB,
     ANSWER_LENGTH,
@@ -45,7 +45,7 @@ JOB_BASE_S, JOB_BYTES_PER_S = (
     5.0,
     2000.0,
 )  # an answer takes milliseconds; a second covers a busy 9600-baud line
-ASK_STAFF = "您的业务已经受理，请联系工作人员补打凭条。"
+ASK_STAFF = N_("您的业务已经受理，请联系工作人员补打凭条。")
 
 
 class EscposPrinter(Printer):
@@ -127,7 +127,7 @@ class EscposPrinter(Printer):
 
     @staticmethod
     def _refusal(url: str, status: PrinterStatus, after: bool) -> PrinterError:
-        technical, words = status.problem() or ("not ready", "打印机故障")
+        technical, words = status.problem() or ("not ready", N_("打印机故障"))
         fault = Fault.CONSUMABLES if status.paper == "out" else Fault.HARDWARE
         when = "after printing: the receipt may be incomplete" if after else "before printing"
         return PrinterError(
@@ -184,7 +184,7 @@ class EscposPrinter(Printer):
         self._set_state(DeviceState.ERROR, why)
         return PrinterError(
             f"{self.url}: {job.title} sent but not confirmed printed ({why})",
-            resident_message=f"凭条可能没有打印完整。{ASK_STAFF}",
+            resident_message=N_("凭条可能没有打印完整。") + ASK_STAFF,
         )
 
     # --- health -------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from devices.errors import N_
+
 DLE_EOT: Final = b"\x10\x04"
 PRINTER, OFFLINE_CAUSE, ERROR_CAUSE, ROLL_PAPER = 1, 2, 3, 4
 # One write asks all four; the answers come back in this order, one byte each.
@@ -51,15 +53,15 @@ class PrinterStatus:
     def problem(self) -> tuple[str, str] | None:
         """(for technicians, for residents) when it cannot print now; None when it can."""
         if self.paper == "out":
-            return "paper out", "打印机缺纸"
+            return "paper out", N_("打印机缺纸")
         if self.cover_open:
-            return "cover open", "打印机盖未关好"
+            return "cover open", N_("打印机盖未关好")
         if self.error == "cutter":
-            return "the cutter is jammed", "打印机切纸故障"
+            return "the cutter is jammed", N_("打印机切纸故障")
         if self.error:
-            return f"{self.error} printer error", "打印机故障"
+            return f"{self.error} printer error", N_("打印机故障")
         if self.offline:
-            return "printer offline", "打印机暂停工作"
+            return "printer offline", N_("打印机暂停工作")
         return None
 
 

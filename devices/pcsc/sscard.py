@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from devices.errors import CardDataError
+from devices.errors import N_, CardDataError
 
 Transmit = Callable[[list[int]], tuple[list[int], int, int]]
 
@@ -39,7 +39,7 @@ MAX_EXCHANGES: Final = 4
 
 
 class PinRequired(CardDataError):
-    default_resident_message = "这张社保卡需要输入密码才能读取，请改用身份证。"
+    default_resident_message = N_("这张社保卡需要输入密码才能读取，请改用身份证。")
 
 
 def exchange(transmit: Transmit, apdu: list[int]) -> tuple[list[int], int, int]:

@@ -16,7 +16,7 @@ from devices.base import (
     PrintJob,
     Role,
 )
-from devices.errors import DeviceUnavailable, PrinterError
+from devices.errors import N_, DeviceUnavailable, PrinterError
 
 PROFILES = ("ok", "near-end", "paper-out", "offline")
 
@@ -51,7 +51,7 @@ class SimPrinter(Printer):
             raise PrinterError(
                 f"{self.url}: paper out",
                 fault=Fault.CONSUMABLES,
-                resident_message="打印机缺纸。您的业务已经受理，请联系工作人员补打。",
+                resident_message=N_("打印机缺纸。您的业务已经受理，请联系工作人员补打。"),
             )
         self._set_state(DeviceState.BUSY)
         self.jobs.append(job)

@@ -21,19 +21,20 @@ from typing import Any, Final
 
 from kiosk.checks import Check, boolean, list_of, matches, one_of, text, whole_number
 from kiosk.documents.certificate import template_codes
+from kiosk.i18n import N_, Text, Words, words
 from kiosk.identity import CardType, ResidentIdentity
 from kiosk.tomlfile import Locator, TomlError, read_toml
 
 ITEMS_DIR: Final = Path(__file__).with_name("items")
 
 CATEGORIES: Final = {  # display order
-    "certificates": ("证明开具", "Certificates"),
-    "social_security": ("社保服务", "Social insurance"),
-    "elderly": ("养老服务", "Elderly services"),
-    "assistance": ("救助与补贴", "Assistance and subsidies"),
-    "employment": ("就业服务", "Employment"),
-    "community": ("社区事务", "Community affairs"),
-    "queue": ("排队取号", "Queue tickets"),
+    "certificates": Words("证明开具", "Certificates"),
+    "social_security": Words("社保服务", "Social insurance"),
+    "elderly": Words("养老服务", "Elderly services"),
+    "assistance": Words("救助与补贴", "Assistance and subsidies"),
+    "employment": Words("就业服务", "Employment"),
+    "community": Words("社区事务", "Community affairs"),
+    "queue": Words("排队取号", "Queue tickets"),
 }
 KINDS: Final = ("certificate", "query", "benefit", "registration", "service", "request", "ticket")
 MANUAL_KINDS: Final = ("request", "ticket")  # design: never certificates, benefits, queries
@@ -72,29 +73,39 @@ class Field:
     unit: str = ""
     min_days: int = 0  # date fields: days from today
     max_days: int = 0
+    unit_en: str = ""
 
-    def problem(self, value: object, today: date) -> str | None:
+    def problem(self, value: object, today: date) -> Text | None:
         """Why a value cannot be accepted, in words for the resident; None when it can."""
+        label = words(self, "label")
         if value is None or value == "":
-            return f"请填写“{self.label}”。" if self.required else None
+            return Text("请填写“{label}”。", label=label) if self.required else None
         if self.type == "choice":
             if value not in {c.value for c in self.choices}:
-                return f"请从列表中选择“{self.label}”。"
+                return Text("请从列表中选择“{label}”。", label=label)
         elif self.type == "number":
             if not isinstance(value, int) or isinstance(value, bool):
-                return f"“{self.label}”应为数字。"
+                return Text("“{label}”应为数字。", label=label)
             if not self.min <= value <= self.max:
-                return f"“{self.label}”应在{self.min}到{self.max}{self.unit}之间。"
+                return Text(
+                    "“{label}”应在{low}到{high}{unit}之间。",
+                    label=label,
+                    low=self.min,
+                    high=self.max,
+                    unit=words(self, "unit"),
+                )
         elif self.type == "date":
             try:
                 chosen = date.fromisoformat(str(value))
             except ValueError:
-                return f"“{self.label}”不是有效日期。"
+                return Text("“{label}”不是有效日期。", label=label)
             first, last = today + timedelta(self.min_days), today + timedelta(self.max_days)
             if not first <= chosen <= last:
-                return f"“{self.label}”应在{_zh(first)}到{_zh(last)}之间。"
+                return Text(
+                    "“{label}”应在{first}到{last}之间。", label=label, first=first, last=last
+                )
         elif self.type == "phone" and not (isinstance(value, str) and PHONE.fullmatch(value)):
-            return f"“{self.label}”应为11位手机号码或带区号的固定电话。"
+            return Text("“{label}”应为11位手机号码或带区号的固定电话。", label=label)
         return None
 
 
@@ -139,39 +150,27 @@ class Item:
     fields: tuple[Field, ...] = ()
     source: str = ""
 
-    def refusals(self, identity: ResidentIdentity, today: date) -> list[tuple[str, str]]:
-        """Why this resident cannot start this item: (Chinese, English) for each rule not met.
-        Checked offline from the identity, before the resident fills anything in."""
-        out = []
+    def refusals(self, identity: ResidentIdentity, today: date) -> list[Text]:
+        """Why this resident cannot start this item, one message for each rule not met (a
+        rule's own words come from the item's file in both languages). Checked offline from
+        the identity, before the resident fills anything in."""
+        out: list[Text] = []
         if identity.card_type is CardType.MANUAL:
             if "manual" not in self.identification:
-                out.append(
-                    (
-                        "本事项需要刷身份证或社保卡办理。",
-                        "This item needs an ID card or social security card.",
-                    )
-                )
+                out.append(Text("本事项需要刷身份证或社保卡办理。"))
         elif identity.card_type.value not in self.card_types:
-            out.append(
-                (
-                    f"本事项不能使用{identity.card_type.zh}办理。",
-                    f"This item cannot be done with a {identity.card_type.en}.",
-                )
-            )
+            out.append(Text("本事项不能使用{card}办理。", card=identity.card_type.words))
         if not self.accept_expired_card and identity.is_expired(today):
-            out.append(
-                (
-                    "您的证件已过期，请使用有效证件，或到人工窗口办理。",
-                    "Your card has expired: use a valid card, or go to a staffed window.",
-                )
-            )
-        out.extend((r.text, r.text_en) for r in self.eligibility if not r.holds(identity, today))
+            out.append(Text("您的证件已过期，请使用有效证件，或到人工窗口办理。"))
+        out.extend(words(r, "text") for r in self.eligibility if not r.holds(identity, today))
         return out
 
     def field_problems(self, values: Mapping[str, object], today: date) -> dict[str, str]:
-        problems = {f.name: p for f in self.fields if (p := f.problem(values.get(f.name), today))}
+        problems: dict[str, str] = {
+            f.name: p for f in self.fields if (p := f.problem(values.get(f.name), today))
+        }
         for name in set(values) - {f.name for f in self.fields}:
-            problems[name] = "这一项不属于本事项。"
+            problems[name] = N_("这一项不属于本事项。")
         return problems
 
     def as_json(self) -> dict[str, Any]:
@@ -275,6 +274,7 @@ FIELD_KEYS: Final[dict[str, tuple[Check, bool]]] = {
     "min": (whole_number(-(10**6), 10**6), False),
     "max": (whole_number(-(10**6), 10**6), False),
     "unit": (text(4), False),
+    "unit_en": (text(16), False),
     "min_days": (whole_number(-36600, 3660), False),
     "max_days": (whole_number(-36600, 3660), False),
 }
@@ -465,7 +465,7 @@ def _field(raw: Any, i: int, at: Locator, problems: list[str]) -> Field | None:
     wanted = TYPE_KEYS[kind]
     allowed = {"name", "label", "label_en", "type", "required"} | wanted
     if kind == "number":
-        allowed.add("unit")
+        allowed |= {"unit", "unit_en"}
     ok = True
     for key in sorted(wanted - set(raw)):
         problems.append(f"{at.where(*path)}fields[{i}].{key} is missing (a {kind} field needs it)")
@@ -506,8 +506,5 @@ def _field(raw: Any, i: int, at: Locator, problems: list[str]) -> Field | None:
         raw.get("unit", ""),
         raw.get("min_days", 0),
         raw.get("max_days", 0),
+        raw.get("unit_en", ""),
     )
-
-
-def _zh(d: date) -> str:
-    return f"{d.month}月{d.day}日"

@@ -37,6 +37,23 @@ def test_a_prompt_is_synthesised_as_audible_mandarin_speech() -> None:
         assert read.getnframes() / read.getframerate() > 1.0  # a sentence, not a click
 
 
+def test_each_prompt_is_said_in_the_voice_it_asks_for(tmp_path: Path) -> None:
+    # A resident who switched to English hears English: the screens pass the voice along.
+    speaker = Speaker(play=False, record_to=tmp_path)
+    try:
+        speaker.say("idle", "Please place your card below.", voice="en-us")
+        speaker.say("idle", "Please place your card below.")
+        assert speaker.wait_idle(30)
+        english = speaker.synthesize("Please place your card below.", "en-us")
+        mandarin = speaker.synthesize("Please place your card below.")
+    finally:
+        speaker.close()
+    assert english != mandarin
+    assert (tmp_path / "01-idle.wav").read_bytes() == english
+    assert (tmp_path / "02-idle.wav").read_bytes() == mandarin
+    assert loudest(english) > 3000
+
+
 def test_volume_changes_the_loudness() -> None:
     quiet, loud = Speaker(play=False, volume=10), Speaker(play=False, volume=100)
     try:

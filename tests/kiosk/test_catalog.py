@@ -192,7 +192,9 @@ def test_an_empty_folder_is_refused(tmp_path: Path) -> None:
 
 def test_eligibility_is_checked_offline_with_the_rules_text() -> None:
     item = load_catalog()["old-age-allowance"]
-    assert item.refusals(person("resident"), TODAY) == [("年满80周岁", "Aged 80 or over")]
+    refusals = item.refusals(person("resident"), TODAY)
+    assert refusals == ["年满80周岁"]
+    assert [r.in_language("en") for r in refusals] == ["Aged 80 or over"]
     assert item.refusals(person("elderly"), TODAY) == []
 
 
@@ -200,22 +202,19 @@ def test_an_expired_card_is_refused_by_benefits_and_accepted_for_a_queue_ticket(
     catalog = load_catalog()
     expired = person("expired")
     refusal = catalog["unemployment-registration"].refusals(expired, TODAY)
-    assert refusal == [
-        (
-            "您的证件已过期，请使用有效证件，或到人工窗口办理。",
-            "Your card has expired: use a valid card, or go to a staffed window.",
-        )
+    assert refusal == ["您的证件已过期，请使用有效证件，或到人工窗口办理。"]
+    assert [r.in_language("en") for r in refusal] == [
+        "Your card has expired: use a valid card, or go to a staffed window."
     ]
     assert catalog["queue-ticket"].refusals(expired, TODAY) == []
 
 
 def test_card_types_restrict_an_item() -> None:
     item = load_catalog()["social-insurance-record"]
-    assert item.refusals(person("hmt"), TODAY) == [
-        (
-            "本事项不能使用港澳台居民居住证办理。",
-            "This item cannot be done with a Hong Kong/Macau/Taiwan residence permit.",
-        )
+    refusals = item.refusals(person("hmt"), TODAY)
+    assert refusals == ["本事项不能使用港澳台居民居住证办理。"]
+    assert [r.in_language("en") for r in refusals] == [
+        "This item cannot be done with a Hong Kong/Macau/Taiwan residence permit."
     ]
     assert item.refusals(person("sscard"), TODAY) == []
 

@@ -141,7 +141,7 @@ def test_a_clock_far_off_pauses_sync_and_stops_certificates(tmp_path: Path) -> N
         residence, ticket = kiosk.catalog["residence-certificate"], kiosk.catalog["queue-ticket"]
         reason = kiosk.unavailable(residence)
         assert reason is not None
-        assert reason[0].startswith("暂不可用：本机时间需要校准，暂停出具证明")
+        assert reason.startswith("暂不可用：本机时间需要校准，暂停出具证明")
         # Asked again at the moment of signing (screens/app.py withholds the signer then).
         assert kiosk.certificates_withheld() == "本机时间需要校准，暂停出具证明"
         assert kiosk.platform_reachable is False  # paused: online-only items are not offered

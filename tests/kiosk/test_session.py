@@ -210,7 +210,7 @@ def test_sessions_for_several_items_end_committed_and_skipping_the_rating(
     session.start_choosing()
     refusals = session.available(code)
     if values is None:  # 测试八 is 71: too old for unemployment registration
-        assert [zh for zh, _ in refusals] == ["未满60周岁（法定劳动年龄内）"]
+        assert refusals == ["未满60周岁（法定劳动年龄内）"]
         with pytest.raises(SessionError) as raised:
             session.choose(code)
         assert raised.value.resident_message.startswith("不符合办理条件：")
@@ -506,10 +506,13 @@ def test_unavailable_items_say_why_and_where_to_go(kiosk: Kiosk) -> None:
     catalog = kiosk.catalog
     kiosk.platform_reachable = False  # demo mode starts with a (simulated) reachable platform
     assert kiosk.unavailable(catalog["queue-ticket"]) is None
-    zh, en = kiosk.unavailable(catalog["social-insurance-record"]) or ("", "")
+    zh = kiosk.unavailable(catalog["social-insurance-record"])
+    assert zh is not None
     assert zh.startswith("暂不可用：网络暂时中断")
     assert catalog["social-insurance-record"].where_else in zh
+    en = zh.in_language("en")  # the same reason, for a resident who chose English
     assert en.startswith("Unavailable: the network is down")
+    assert en.endswith(f"Where to go instead: {catalog['social-insurance-record'].where_else_en}.")
     kiosk.platform_reachable = True
     assert kiosk.unavailable(catalog["social-insurance-record"]) is None
 
@@ -575,8 +578,15 @@ def test_another_item_or_other_answers_get_another_key(kiosk: Kiosk) -> None:
 
 def test_a_printer_out_of_order_makes_its_items_unavailable_with_the_reason(kiosk: Kiosk) -> None:
     kiosk.out_of_order["receipt_printer"] = "打印机缺纸"
-    zh, _ = kiosk.unavailable(kiosk.catalog["queue-ticket"]) or ("", "")
-    assert zh == "暂不可用：打印机缺纸，请到" + kiosk.catalog["queue-ticket"].where_else + "办理。"
+    reason = kiosk.unavailable(kiosk.catalog["queue-ticket"])
+    where = kiosk.catalog["queue-ticket"].where_else
+    assert reason == "暂不可用：打印机缺纸，请到" + where + "办理。"
+    assert reason is not None
+    assert reason.in_language("en") == (
+        "Unavailable: Printer out of paper. Where to go instead: "
+        + kiosk.catalog["queue-ticket"].where_else_en
+        + "."
+    )
     del kiosk.out_of_order["receipt_printer"]
     assert kiosk.unavailable(kiosk.catalog["queue-ticket"]) is None
 
@@ -605,10 +615,9 @@ def test_a_typed_id_number_reaches_a_queue_ticket_but_never_a_certificate(kiosk:
     assert session.available("queue-ticket") == []
     assert session.available("resident-request") == []
     for code in ("residence-certificate", "old-age-allowance", "social-insurance-record"):
-        assert session.available(code)[0] == (
-            "本事项需要刷身份证或社保卡办理。",
-            "This item needs an ID card or social security card.",
-        )
+        refusal = session.available(code)[0]
+        assert refusal == "本事项需要刷身份证或社保卡办理。"
+        assert refusal.in_language("en") == "This item needs an ID card or social security card."
         with pytest.raises(SessionError):
             session.choose(code)
     again = kiosk.identify_manually(RESIDENT_ID)  # one session at a time

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from offline_cache.platform_server import Store
@@ -33,22 +34,47 @@ def run(script: list[str], tmp_path: Path, **extra: str) -> subprocess.Completed
     )
 
 
+IDLE_WORDS = {
+    "zh_CN": (
+        "【通知】今日14:00-16:00停水，请合理安排。",
+        "● 网络正常",
+        "人工窗口 工作日 8:30-12:00，14:00-17:30",
+        "个人信息保护提示",
+    ),
+    # The notice stays as the platform wrote it; the counter hours are the hall's own words.
+    "en": (
+        "Notice: 今日14:00-16:00停水，请合理安排。",
+        "● Network OK",
+        "Self-service 24 hours · Staffed counter 工作日 8:30-12:00，14:00-17:30",
+        "Privacy notice: this kiosk reads",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
 def test_every_resident_screen_meets_the_tokens_and_the_wipe_leaves_nothing(
-    xvfb: Service, tmp_path: Path
+    xvfb: Service, tmp_path: Path, language: str
 ) -> None:
+    """The audit, with the whole session in each language. In Chinese every screen is also
+    switched to English and back: all of it re-rendered, nothing Chinese left but names, and
+    exactly the same screen on the way back."""
     assert os.environ.get("DISPLAY"), "the UI tests need the harness's Xvfb"
     # An emergency notice on the demo's platform reaches the idle screen with the heartbeat.
     store = Store(tmp_path / "d" / "platform")
     store.add_notice("n1", "今日14:00-16:00停水，请合理安排。")
     store.close()
     result = run(
-        [sys.executable, str(HERE / "ui_check.py"), str(tmp_path / "report.json")], tmp_path
+        [sys.executable, str(HERE / "ui_check.py"), str(tmp_path / "report.json")],
+        tmp_path,
+        UI_CHECK_LANGUAGE=language,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["summary"]["ok"], report["summary"]["error"]
     assert {"identify-refused", "submitting", "result-warning"} <= set(report["checked"])
-    assert len(report["checked"]) >= 12, report["checked"]
+    assert {"keypad", "pin", "lookup"} <= set(report["checked"])
+    assert report["keypad_typed"] == "1101011962"  # the keys were touched, and counted
+    assert len(report["checked"]) >= 16, report["checked"]
     assert report["back_from_refusal"] is True
     assert report["violations"] == []
     assert report["warning_shown"] is True
@@ -62,10 +88,14 @@ def test_every_resident_screen_meets_the_tokens_and_the_wipe_leaves_nothing(
     assert report["settings_panel_opens"] is False
     assert report["session_after_wipe"] is False
     idle = "\n".join(report["idle_texts"])
-    assert "【通知】今日14:00-16:00停水，请合理安排。" in idle
-    assert "● 网络正常" in idle
-    assert "人工窗口 工作日 8:30-12:00，14:00-17:30" in idle
-    assert "个人信息保护提示" in idle
+    for words in IDLE_WORDS[language]:
+        assert words in idle
+    assert report["language_at_idle"] == language  # the next resident starts in the default
+    if language == "zh_CN":
+        # Every screen inspected was switched (but the one with the warning, which a switch
+        # would answer), and the resident who chose English saw the closing screen in it.
+        assert set(report["switched"]) == set(report["checked"]) - {"result-warning"}
+        assert report["closing_in"] == "en"
     assert len(report["summary"]["transactions"]) == 1  # the double tap made one
 
 

@@ -4,8 +4,10 @@ on every resident screen. Writes a JSON report to the path given."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,10 @@ from screens.main import prepare_kivy
 
 # Kivy reads its settings when first imported: prepare it before anything imports it.
 CONFIG = load_config(None, demo=True, environ=os.environ)
+# The whole session runs in this language; in Chinese, each screen is also switched to English
+# and back, and must come back exactly as it was.
+LANGUAGE = os.environ.get("UI_CHECK_LANGUAGE", "zh_CN")
+CONFIG = dataclasses.replace(CONFIG, kiosk=dataclasses.replace(CONFIG.kiosk, language=LANGUAGE))
 prepare_kivy(CONFIG, fullscreen=False)
 
 from screens.demo import run_demo  # noqa: E402
@@ -40,6 +46,7 @@ PERSONAL = (
     "北京市东城区测试街道示例社区1号楼2单元301室",
 )
 NO_BACK = {"idle", "closing", "submitting"}
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 class CheckingDriver(Driver):
@@ -118,7 +125,12 @@ class CheckingDriver(Driver):
                     self.violations.append(f"{what}: outside the window")
             if isinstance(w, KLabel) and w.line_height < MIN_LINE_HEIGHT:
                 self.violations.append(f"{what}: line height {w.line_height}")
-            if isinstance(w, Button) and not w.disabled:
+            if isinstance(w, Button) and w.disabled:
+                # A button not ready yet is still read: what it will do, in plain grey.
+                ratio = contrast(w.disabled_color, w.background_color)
+                if text.strip() and ratio < MIN_CONTRAST_UNAVAILABLE:
+                    self.violations.append(f"{what}: disabled, contrast {ratio:.2f}")
+            elif isinstance(w, Button):
                 if w.width < dp(MIN_TARGET_DP) or w.height < dp(MIN_TARGET_DP):
                     self.violations.append(f"{what}: target {w.width:.0f}x{w.height:.0f}px")
                 ratio = contrast(w.color, w.background_color)
@@ -135,7 +147,9 @@ class CheckingDriver(Driver):
                     self.violations.append(f"{what}: primary action in the upper half")
         ids = screen.ids
         # Every screen speaks, and its caption shows exactly what it says.
-        if not screen.spoken or ids.caption.text != "语音提示：" + screen.spoken:
+        from screens.i18n import _, tr
+
+        if not screen.spoken or ids.caption.text != _("语音提示：") + screen.spoken:
             self.violations.append(f"{name}: no spoken prompt, or a caption that differs")
         if not self.visible(ids.repeat):
             self.violations.append(f"{name}: no 再听一遍")
@@ -143,9 +157,92 @@ class CheckingDriver(Driver):
             self.violations.append(f"{name}: no 呼叫工作人员")
         if name.split("-", maxsplit=1)[0] not in NO_BACK and not self.visible(ids.back):
             self.violations.append(f"{name}: no 返回")
+        if not self.visible(ids.language):
+            self.violations.append(f"{name}: no language switch")
+        if tr.lang == "en":
+            self.untranslated(name, [*self.shown(screen), screen.spoken])
+        elif not self.app.warning_text:  # the switch is a touch: it would answer the warning
+            self.switch_and_back(name, screen)
+
+    def shown(self, screen: Any) -> list[str]:
+        """Every text on the screen (and over it) that is not hidden."""
+        from screens.widgets import KWarningBar
+
+        overlay = [w for w in self.app.root.children if w is not self.app.manager]
+        widgets = [*screen.walk(restrict=True)]
+        widgets += [w for o in overlay for w in o.walk(restrict=True)]
+        texts = []
+        for w in widgets:
+            node, hidden, seen = w, False, set()
+            while node is not None and id(node) not in seen:
+                seen.add(id(node))
+                hidden = hidden or getattr(node, "opacity", 1) == 0
+                node = node.parent
+            text = str(getattr(w, "text", ""))
+            if text.strip() and not hidden and not isinstance(w, KWarningBar):
+                texts.append(text)
+        return texts
+
+    def untranslated(self, name: str, texts: list[str]) -> None:
+        """In English nothing Chinese may remain but names: the hall's, the resident's own, the
+        platform's notices (written in Chinese only), and 中文 on the switch back."""
+        app = self.app
+        names = [app.hall_name, app.counter_hours, "中文", *app.kiosk.sync_state.notices]
+        if app.session is not None:
+            names += [app.session.identity.name, app.session.identity.masked_name]
+        for text in texts:
+            rest = text
+            for words in sorted(filter(None, names), key=len, reverse=True):
+                rest = rest.replace(words, "")
+            if CJK.search(rest):
+                self.violations.append(f"{name} in English: untranslated {text[:40]!r}")
+
+    def switch_and_back(self, name: str, screen: Any) -> None:
+        """One tap to English re-renders the whole screen; one tap back restores it exactly."""
+        before, spoken = self.shown(screen), screen.spoken
+        self.app.switch_language()
+        english = self.shown(screen)
+        self.untranslated(name, [*english, screen.spoken])
+        if english == before or screen.spoken == spoken:
+            self.violations.append(f"{name}: switching to English changed nothing")
+        self.app.switch_language()
+        if self.shown(screen) != before or screen.spoken != spoken:
+            self.violations.append(f"{name}: not the same after switching back to Chinese")
+        self.facts.setdefault("switched", []).append(name)
+        self.settle()
+
+    def settle(self) -> None:
+        """Lay the window out now, as the next frames would: the script taps right after this
+        check, and a rebuilt widget must be where a finger would find it."""
+        from kivy.uix.layout import Layout
+
+        for _ in range(4):
+            for w in self.app.root.walk():
+                if hasattr(w, "texture_update"):
+                    w.texture_update()
+            for w in self.app.root.walk():
+                if isinstance(w, Layout):
+                    w.do_layout()
 
     def identify(self) -> Iterator[Wait | float]:
-        # First a card that could not be read: the refusal screen, and 返回 back to the start.
+        # The screens around the session first: the keypad (a few digits typed) and the PIN.
+        yield self.on("idle")
+        yield self.frames()
+        tap(self.screen.ids.no_card)
+        yield self.on("keypad")
+        yield self.frames()
+        for digit in "1101011962":
+            tap(button_with(self.screen, digit))
+        yield self.frames()
+        self.shot("keypad")
+        self.facts["keypad_typed"] = self.screen.typed
+        tap(self.screen.ids.back)
+        yield self.on("idle")
+        self.app.go("pin")  # Ctrl+Alt+M on a staff keyboard (test_lockin sends the keys)
+        yield self.frames()
+        self.shot("pin")
+        tap(self.screen.ids.back)
+        # Then a card that could not be read: the refusal screen, and 返回 back to the start.
         yield self.on("idle")
         yield self.frames()
         self.app.go("identify", problem="卡片无法读取，请重新放置。")
@@ -160,6 +257,17 @@ class CheckingDriver(Driver):
         # Hold the commit back a moment, so that the submitting screen can be inspected.
         from kivy.clock import Clock
 
+        # 查询我的办件进度 from the menu's categories, and back to them.
+        from kiosk.i18n import N_
+
+        tap(button_with(self.screen, self.said("查询我的办件进度")))
+        yield self.on("lookup")
+        yield lambda: self.screen.found not in ("", N_("正在查询，请稍候……"))
+        yield self.frames()
+        self.shot("lookup")
+        tap(self.screen.ids.done)
+        yield self.on("menu")
+        yield self.frames()
         screen = self.app.manager.get_screen("submitting")
         commit = screen.commit
         screen.commit = lambda: Clock.schedule_once(lambda _dt: commit(), 1.0)
@@ -181,6 +289,19 @@ class CheckingDriver(Driver):
         self.facts["leftovers"] = sorted({p for p in PERSONAL for t in texts if p in t})
         self.facts["settings_panel_opens"] = self.app.open_settings()  # F1's Kivy panel
         self.facts["session_after_wipe"] = self.app.session is not None
+        from screens.i18n import tr
+
+        self.facts["language_at_idle"] = tr.lang
+
+    def remove_card(self) -> None:
+        # A resident who chose English reads the closing screen in English; the next resident
+        # starts in the default language.
+        from screens.i18n import tr
+
+        if LANGUAGE == "zh_CN":
+            self.app.switch_language("en")
+            self.facts["closing_in"] = tr.lang
+        super().remove_card()
 
     def wait_and_call(self) -> Iterator[Wait | float]:
         app = self.app
@@ -193,7 +314,7 @@ class CheckingDriver(Driver):
         self.facts["warning_shown"] = bool(app.warning_text)
         self.facts["warning_seconds"] = session.seconds_left()
         self.shot("result-warning")
-        tap(button_with(app.root, "我还在"))
+        tap(button_with(app.root, self.said("我还在")))
         yield 0.6  # longer than a clock tick: the warning must not come back
         self.facts["continued_after_one_tap"] = (
             not app.warning_text and app.manager.current == "result" and app.session is session
