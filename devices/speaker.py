@@ -39,8 +39,10 @@ class Speaker:
         volume: int = 80,
         play: bool = True,
         record_to: Path | None = None,
+        other_voices: tuple[str, ...] = (),
     ) -> None:
         self.voice, self.volume, self.play = voice, volume, play
+        self.other_voices = other_voices  # asked for by some prompts (English): checked too
         self.record_to = record_to
         self.recorded: list[tuple[str, str]] = []  # (file name, caption), in order
         self.last_error = ""
@@ -172,6 +174,13 @@ class Speaker:
             self.synthesize("测试")
         except SpeechUnavailable as error:
             return HealthResult(self.url, level, Outcome.FAILED, str(error), Fault.HARDWARE)
+        for voice in self.other_voices:
+            try:
+                self.synthesize("test", voice)
+            except SpeechUnavailable as error:
+                return HealthResult(
+                    self.url, level, Outcome.FAILED, f"voice {voice!r}: {error}", Fault.HARDWARE
+                )
         cards = Path("/proc/asound/cards")
         has_card = cards.exists() and "no soundcards" not in cards.read_text().lower()
         if not has_card or shutil.which("aplay") is None:

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -69,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         "screens: screenshots, receipt, certificate, summary",
     )
     demo.add_argument("--out", type=Path, required=True, metavar="DIR")
+    demo.add_argument(
+        "--language",
+        choices=("zh_CN", "en"),
+        help="the language the session runs in (default: the configured kiosk.language)",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     id_cmd = commands.add_parser("id", help="citizen ID numbers").add_subparsers(
@@ -832,6 +838,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "kiosk --demo demo --out out",
             EXIT_USAGE,
         )
+    if args.language:
+        config = replace(config, kiosk=replace(config.kiosk, language=args.language))
     summary = _touchscreen(args).demo(config, args.out)
     print(
         f"wrote {args.out}/screens ({len(summary['screens'])} screenshots), receipt.bin, "

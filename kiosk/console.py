@@ -181,7 +181,12 @@ def _demo_session(config: Config, reports: list[DeviceReport], say: Callable[[st
 def speaker_health(config: Config) -> HealthResult:
     from devices.speaker import Speaker
 
-    speaker = Speaker(voice=config.voice.voice, volume=config.voice.volume, play=False)
+    speaker = Speaker(
+        voice=config.voice.voice,
+        volume=config.voice.volume,
+        play=False,
+        other_voices=(config.voice.voice_en,),
+    )
     try:
         return speaker.check_health(HealthLevel.INTERNAL)
     finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gettext
 import re
+import struct
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cache
@@ -57,6 +58,11 @@ def catalog(lang: str) -> gettext.NullTranslations:
         raise CatalogMissing(
             f"no compiled catalog for {lang} in {LOCALE_DIR}: run `make setup` (it compiles the "
             ".po files with pybabel)"
+        ) from error
+    except (OSError, ValueError, struct.error) as error:  # a truncated or corrupt .mo
+        raise CatalogMissing(
+            f"the compiled catalog for {lang} in {LOCALE_DIR} cannot be read ({error}): run "
+            "`make setup` to compile it again"
         ) from error
 
 
@@ -102,26 +108,37 @@ def words(source: Any, attribute: str) -> Words:
 
 class Joined(Text):
     """Several messages shown as one, each translated on its own, with the language's own
-    separator (、 is ", " in English)."""
+    separator (、 is ", " in English). `clauses`: the parts are sentences listed in one
+    sentence ("a；b"), so each loses its own full stop."""
 
     parts: tuple[str, ...]
     separator: str
     prefix: str
+    clauses: bool
 
-    def __new__(cls, messages: Sequence[str], separator: str = "\n", prefix: str = "") -> Joined:
+    def __new__(
+        cls, messages: Sequence[str], separator: str = "\n", prefix: str = "", clauses: bool = False
+    ) -> Joined:
         parts = tuple(messages)
-        self = str.__new__(cls, separator.join(prefix + localize(m, DEFAULT) for m in parts))
-        self.msgid, self.values = str(self), {}
-        self.parts, self.separator, self.prefix = parts, separator, prefix
+        shown = _join(parts, separator, prefix, clauses, DEFAULT)
+        self = str.__new__(cls, shown)
+        self.msgid, self.values = shown, {}
+        self.parts, self.separator, self.prefix, self.clauses = parts, separator, prefix, clauses
         return self
 
     def in_language(self, lang: str) -> str:
-        separator = self.separator
-        if separator.strip():
-            separator = catalog(lang).gettext(separator)
-        elif not separator and lang != DEFAULT:
-            separator = " "  # sentences run together in Chinese, not in English
-        return separator.join(self.prefix + localize(m, lang) for m in self.parts)
+        return _join(self.parts, self.separator, self.prefix, self.clauses, lang)
+
+
+def _join(parts: Sequence[str], separator: str, prefix: str, clauses: bool, lang: str) -> str:
+    if separator.strip():
+        separator = catalog(lang).gettext(separator)
+    elif not separator and lang != DEFAULT:
+        separator = " "  # sentences run together in Chinese, not in English
+    said = [localize(m, lang) for m in parts]
+    if clauses:
+        said = [s.rstrip("。.") for s in said]
+    return separator.join(prefix + s for s in said)
 
 
 SEPARATORS: Final = (N_("、"), N_("；"))  # marked for extraction; Joined translates them
@@ -148,9 +165,10 @@ def translate(message: str, lang: str) -> str:
     if whole != message:
         return whole
     sentences = [s for s in SENTENCE_END.split(message) if s]
-    if len(sentences) < 2:
-        return message
-    return " ".join(sentence(s) for s in sentences)
+    said = [sentence(s) for s in sentences]
+    if len(sentences) < 2 or any(a == b for a, b in zip(said, sentences, strict=True)):
+        return message  # not all known (a notice, a name): shown exactly as it was written
+    return " ".join(said)
 
 
 def localize(value: Any, lang: str) -> str:

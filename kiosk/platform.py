@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from kiosk.config import DEMO_PLATFORM_URL, Config
-from kiosk.i18n import N_
+from kiosk.i18n import N_, Text
 from kiosk.trust import NotGenuine, TrustStoreError, demo_signer, kiosk_signer
 from offline_cache.client import Credentials, PlatformClient, PlatformError
 from offline_cache.outbox import Outbox, OutboxError
@@ -54,9 +54,10 @@ class Lookup:
     """One earlier transaction, as a resident may see it (their own, after a card read)."""
 
     number: str
-    item_name: str
-    status: str  # in words
+    item_name: str  # as the transaction recorded it (Chinese)
+    status: str  # in words (a message: the screens translate it)
     source: str  # "platform" or "local"
+    item: str = ""  # the item's code: the screens name it in the resident's language
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class PlatformLink:
                 str(t.get("item_name", "")),
                 STATUS_WORDS.get(str(t.get("status")), str(t.get("status"))),
                 "platform",
+                str(t.get("item", "")),
             )
             for t in found
             if isinstance(t, dict)
@@ -172,9 +174,11 @@ def local_lookup(outbox: Outbox, id_number: str) -> list[Lookup]:
                 continue
             words = STATUS_WORDS[row.status]
             if row.status == "rejected" and row.reject_reason:
-                words += f"：{row.reject_reason}"
+                # The department's reason is shown as it gave it.
+                words = Text("{status}：{reason}", status=words, reason=row.reject_reason)
             name = str(row.payload.get("item_name", ""))
-            found.append(Lookup(row.number, name, words, "local"))
+            code = str(row.payload.get("item", ""))
+            found.append(Lookup(row.number, name, words, "local", code))
     except OutboxError as error:
         log.warning("lookup in the local queue failed: %s", error)
         return []

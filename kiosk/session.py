@@ -224,7 +224,7 @@ class Session:
                 f"{code}: not eligible ({len(refusals)} rule(s))",
                 Text(
                     "不符合办理条件：{rules}",
-                    rules=Joined(refusals, separator="；"),
+                    rules=Joined(refusals, separator="；", clauses=True),
                 ),
             )
         self.item = item

@@ -56,6 +56,7 @@ LANGUAGE_AT_IDLE_S = 60.0  # a language chosen at the idle screen, then nobody: 
 class Root(FloatLayout):
     def on_touch_down(self, touch: Any) -> bool:
         app = App.get_running_app()
+        app.last_touch = time.monotonic()  # someone is there (the idle screen keeps its language)
         if time.monotonic() < getattr(app, "ignore_touches_until", 0.0):
             return True
         return bool(super().on_touch_down(touch))
@@ -70,6 +71,7 @@ class KioskApp(App):
     toast_text = StringProperty("")
     network_text = StringProperty("")  # online or not, and what waits to be sent
     notices = StringProperty("")  # emergency notices from the platform's heartbeat answers
+    languages_problem = StringProperty("")  # why English cannot be offered: the switch hides
 
     def __init__(self, config: Config, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -104,14 +106,17 @@ class KioskApp(App):
         self._stopping = threading.Event()
         self._warned_near_end: set[str] = set()
         self.printers_checked = 0  # how many looks have reached the screen (tests wait on it)
-        self._language_chosen_at = 0.0
+        # The language is the visitor's: it lasts until they leave (their session ended, their
+        # typed number expired, or nobody touched the idle screen for a minute).
+        self.visit_over = False
+        self.last_touch = time.monotonic()
         self._printer_watch: threading.Thread | None = None
 
     # --- building --------------------------------------------------------------------------
     def build(self) -> Root:
         LabelBase.register("Roboto", FONT, fn_bold=FONT_BOLD)  # every label speaks Chinese
         Window.clearcolor = rgba(T.background)
-        tr.switch(self.config_.kiosk.language)
+        self._check_languages()
         from screens import (
             closing,
             confirm,
@@ -156,6 +161,21 @@ class KioskApp(App):
         self.monitor.start()
         self.go("idle")
         return root
+
+    def _check_languages(self) -> None:
+        """Every catalog loads now, or the kiosk starts without the switch (and says why) rather
+        than stopping at a resident's first tap."""
+        from kiosk.i18n import LANGUAGES, CatalogMissing, catalog
+
+        for lang in LANGUAGES:
+            try:
+                catalog(lang)
+            except CatalogMissing as error:
+                self.languages_problem = str(error)
+                log.error("language switch hidden: %s", error)
+                self.note("languages_unavailable", {"reason": str(error)})
+        default = self.config_.kiosk.language
+        tr.switch(default if not self.languages_problem else "zh_CN")
 
     def _open_devices(self) -> None:
         """Open what can be opened; a device that cannot is retried later, and the items that
@@ -262,6 +282,7 @@ class KioskApp(App):
                 volume=voice.volume,
                 play=voice.enabled and self.voice_record_to is None,
                 record_to=self.voice_record_to,
+                other_voices=(voice.voice_en,),
             )
         return self._speaker
 
@@ -289,7 +310,7 @@ class KioskApp(App):
         # A second tap meant for the old screen must not land on the new one.
         self.ignore_touches_until = time.monotonic() + TOUCH_GUARD_S
         if name == "idle":
-            tr.switch(self.config_.kiosk.language)  # the resident has gone: the next one starts
+            self._next_visitor()
         screen = self.manager.get_screen(name)
         if hasattr(screen, "enter"):
             screen.enter(**kwargs)
@@ -364,12 +385,26 @@ class KioskApp(App):
         translator); the current screen rebuilds what it made in code; the prompt is said again
         in the new language."""
         self.touch()
-        self._language_chosen_at = time.monotonic()
+        # The button changes its words where it stands: a second tap of a double tap must not
+        # switch straight back.
+        self.ignore_touches_until = time.monotonic() + TOUCH_GUARD_S
+        # On the closing screen the visit is over but the resident still reads: their choice
+        # holds until the screen goes (the next visitor then starts in the default).
         tr.switch(lang or tr.other)
         self._tick(0)
         screen = self.manager.current_screen
         screen.relabel()
         self.speak_current()
+
+    def end_visit(self) -> None:
+        """The resident has gone: the next screen they would have seen is the next visitor's."""
+        self.visit_over = True
+
+    def _next_visitor(self) -> None:
+        if self.visit_over:
+            self.visit_over = False
+            tr.switch(self.config_.kiosk.language if not self.languages_problem else "zh_CN")
+            self.clock_text = format_clock(now_local(), tr.lang)
 
     def repeat_prompt(self) -> None:
         self.touch()
@@ -444,6 +479,15 @@ class KioskApp(App):
         }
 
     def _tick(self, _dt: float) -> None:
+        if (
+            tr.lang != self.config_.kiosk.language
+            and self.manager.current == "idle"
+            and time.monotonic() - self.last_touch > LANGUAGE_AT_IDLE_S
+        ):
+            # Chosen at the idle screen by someone who then left: quietly back to the default.
+            self.end_visit()
+            self._next_visitor()
+            self.manager.current_screen.spoken = _(self.manager.current_screen.spoken_prompt())
         self.clock_text = format_clock(now_local(), tr.lang)
         state = self.kiosk.sync_state  # a snapshot the sync thread replaces; no I/O here
         if state.paused:
@@ -457,15 +501,6 @@ class KioskApp(App):
         self.network_text = network
         # The platform writes its notices in Chinese only; they are shown as they come.
         self.notices = Joined([Text("【通知】{text}", text=t) for t in state.notices[:3]])
-        default = self.config_.kiosk.language
-        if (
-            tr.lang != default
-            and self.manager.current == "idle"
-            and time.monotonic() - self._language_chosen_at > LANGUAGE_AT_IDLE_S
-        ):
-            # Chosen at the idle screen by someone who then left: quietly back to the default.
-            tr.switch(default)
-            self.manager.current_screen.spoken = _(self.manager.current_screen.spoken_prompt())
         session = self.session
         if session is None:
             return
@@ -497,6 +532,7 @@ class KioskApp(App):
             self.warning_text = ""
             for screen in self.manager.screens:
                 screen.wipe()
+            self.end_visit()  # the closing screen is still theirs, in their language
             self.go("closing", message=self.kiosk.closing_message(), reason=event.data["reason"])
 
     def end(self, reason: str) -> None:
@@ -511,7 +547,12 @@ class KioskApp(App):
             if self.manager.current in ("idle", "identify"):
                 self.go("identify", problem=result.message)
             return
-        self.session = result
+        self.begin(result)
+
+    def begin(self, session: Session) -> None:
+        """A new session: a card read, or a typed number accepted."""
+        self._next_visitor()  # a card laid down during the last one's closing screen
+        self.session = session
         self.go("identify")
 
     def on_card_removed(self) -> None:

@@ -68,7 +68,7 @@ def _shown(field: Field, value: Any) -> Any:
     if field.type == "date":
         return date.fromisoformat(str(value))  # written out in the language's way
     if field.type == "number":
-        return Text("{value}{unit}", value=value, unit=words(field, "unit"))
+        return Text("{value}{unit}", value=value, unit=field.unit)
     return str(value)
 
 

@@ -102,7 +102,7 @@ class FormScreen(ResidentScreen):
 
     def _number(self, box: Any, f: Field) -> None:
         value = self._value()
-        unit = words(f, "unit")
+        unit = f.unit  # English shows the number alone: its label names the unit
         self.answer = "" if value is None else _(Text("{value}{unit}", value=value, unit=unit))
         row = BoxLayout(spacing=dp(24), size_hint_y=None, height=dp(T.target_primary) * 1.3)
         minus, plus = KButton(text=_(N_("－ 减少"))), KButton(text=_(N_("＋ 增加")))

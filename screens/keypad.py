@@ -57,7 +57,11 @@ class KeypadScreen(ResidentScreen):
         self.typed = ""
         self._update()
         if app.manager.current == NAME and app.session is None:
+            app.end_visit()  # walked away: the next resident starts in the default language
             app.go("idle")
+
+    def relabel(self) -> None:
+        self._keep_alive()  # choosing a language is a touch: the number is still wanted
 
     def wipe(self) -> None:
         self.typed = ""
@@ -107,8 +111,7 @@ class KeypadScreen(ResidentScreen):
         Clock.unschedule(self._expire)
         self.typed = ""
         self._update()
-        app.session = result
-        app.go("identify")
+        app.begin(result)
 
 
 SCREEN = KeypadScreen

@@ -10,9 +10,10 @@ from kivy.app import App
 from kivy.lang import Builder
 from kivy.properties import StringProperty
 
-from kiosk.i18n import N_, Joined, Text
+from kiosk.catalog import Catalog
+from kiosk.i18n import N_, Joined, Text, words
 from kiosk.identity import CardType
-from kiosk.platform import Lookups
+from kiosk.platform import Lookup, Lookups
 from screens.widgets import ResidentScreen
 
 Builder.load_file(str(Path(__file__).with_name("lookup.kv")))
@@ -60,7 +61,7 @@ class LookupScreen(ResidentScreen):
                 [
                     Text(
                         "{item}\n受理编号：{number}\n状态：{status}",
-                        item=e.item_name,
+                        item=_item_words(app.kiosk.catalog, e),
                         number=e.number,
                         status=e.status,
                     )
@@ -76,6 +77,14 @@ class LookupScreen(ResidentScreen):
 
     def wipe(self) -> None:
         self.found, self.source = "", ""
+
+
+def _item_words(catalog: Catalog, entry: Lookup) -> str:
+    """The item's name in both languages from this kiosk's catalog; as recorded otherwise."""
+    try:
+        return words(catalog[entry.item], "name")
+    except KeyError:
+        return entry.item_name
 
 
 SCREEN = LookupScreen

@@ -70,7 +70,7 @@ class MenuScreen(ResidentScreen):
             else:
                 reason = Text(
                     "暂不可办理：{rules}。如有疑问请到{where}咨询。",
-                    rules=Joined(refusals, separator="；"),
+                    rules=Joined(refusals, separator="；", clauses=True),
                     where=words(item, "where_else"),
                 )
                 box.add_widget(KUnavailable(title=words(item, "name"), reason=reason))

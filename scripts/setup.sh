@@ -55,7 +55,7 @@ fi
 # The screens' translations: .po (written by people, in git) compiled to .mo (built here).
 for po in kiosk/locale/*/LC_MESSAGES/kiosk.po; do
     if [ ! -f "${po%.po}.mo" ] || [ "$po" -nt "${po%.po}.mo" ]; then
-        "$VENV/bin/pybabel" --quiet compile --use-fuzzy -D kiosk -d kiosk/locale
+        "$VENV/bin/pybabel" --quiet compile -D kiosk -d kiosk/locale
         did+=("translations")
         break
     fi

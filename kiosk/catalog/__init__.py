@@ -73,7 +73,6 @@ class Field:
     unit: str = ""
     min_days: int = 0  # date fields: days from today
     max_days: int = 0
-    unit_en: str = ""
 
     def problem(self, value: object, today: date) -> Text | None:
         """Why a value cannot be accepted, in words for the resident; None when it can."""
@@ -92,7 +91,7 @@ class Field:
                     label=label,
                     low=self.min,
                     high=self.max,
-                    unit=words(self, "unit"),
+                    unit=self.unit,  # Chinese only: English names the unit in the label
                 )
         elif self.type == "date":
             try:
@@ -274,7 +273,6 @@ FIELD_KEYS: Final[dict[str, tuple[Check, bool]]] = {
     "min": (whole_number(-(10**6), 10**6), False),
     "max": (whole_number(-(10**6), 10**6), False),
     "unit": (text(4), False),
-    "unit_en": (text(16), False),
     "min_days": (whole_number(-36600, 3660), False),
     "max_days": (whole_number(-36600, 3660), False),
 }
@@ -465,7 +463,7 @@ def _field(raw: Any, i: int, at: Locator, problems: list[str]) -> Field | None:
     wanted = TYPE_KEYS[kind]
     allowed = {"name", "label", "label_en", "type", "required"} | wanted
     if kind == "number":
-        allowed |= {"unit", "unit_en"}
+        allowed.add("unit")
     ok = True
     for key in sorted(wanted - set(raw)):
         problems.append(f"{at.where(*path)}fields[{i}].{key} is missing (a {kind} field needs it)")
@@ -506,5 +504,4 @@ def _field(raw: Any, i: int, at: Locator, problems: list[str]) -> Field | None:
         raw.get("unit", ""),
         raw.get("min_days", 0),
         raw.get("max_days", 0),
-        raw.get("unit_en", ""),
     )

@@ -54,6 +54,16 @@ def test_each_prompt_is_said_in_the_voice_it_asks_for(tmp_path: Path) -> None:
     assert loudest(english) > 3000
 
 
+def test_a_voice_espeak_does_not_have_fails_the_health_check_by_name() -> None:
+    speaker = Speaker(play=False, other_voices=("en-us", "xx-no-such-voice"))
+    try:
+        health = speaker.check_health(HealthLevel.INTERNAL)
+    finally:
+        speaker.close()
+    assert health.outcome is Outcome.FAILED
+    assert "'xx-no-such-voice'" in health.summary
+
+
 def test_volume_changes_the_loudness() -> None:
     quiet, loud = Speaker(play=False, volume=10), Speaker(play=False, volume=100)
     try:

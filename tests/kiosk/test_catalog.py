@@ -204,7 +204,7 @@ def test_an_expired_card_is_refused_by_benefits_and_accepted_for_a_queue_ticket(
     refusal = catalog["unemployment-registration"].refusals(expired, TODAY)
     assert refusal == ["您的证件已过期，请使用有效证件，或到人工窗口办理。"]
     assert [r.in_language("en") for r in refusal] == [
-        "Your card has expired: use a valid card, or go to a staffed window."
+        "Your card has expired: use a valid card, or go to the staffed counter."
     ]
     assert catalog["queue-ticket"].refusals(expired, TODAY) == []
 
@@ -214,7 +214,7 @@ def test_card_types_restrict_an_item() -> None:
     refusals = item.refusals(person("hmt"), TODAY)
     assert refusals == ["本事项不能使用港澳台居民居住证办理。"]
     assert [r.in_language("en") for r in refusals] == [
-        "This item cannot be done with a Hong Kong/Macau/Taiwan residence permit."
+        "This service cannot be done with a Hong Kong/Macau/Taiwan residence permit."
     ]
     assert item.refusals(person("sscard"), TODAY) == []
 

@@ -18,6 +18,8 @@ import pytest
 
 from kiosk.config import Config, load_config
 from kiosk.core import EVENTS_FILE, Kiosk
+from kiosk.i18n import Text
+from kiosk.platform import local_lookup
 from kiosk.soak import run_soak
 from offline_cache import platform_server
 from offline_cache.outbox import Outbox
@@ -117,10 +119,22 @@ def test_a_rejection_reaches_the_staff_events_with_its_reason_and_no_personal_da
         kiosk.start_sync(limits=SyncLimits(max_wait_s=0))
         assert wait_for(lambda: kiosk.outbox.status()["queued"] == 0)
         rejected = [r for r in kiosk.outbox.rows() if r.status == "rejected"]
+        transactions = [r for r in rejected if r.kind == "transaction"]
+        assert transactions, "the soak chose no residence certificate; pick another seed"
+        # The resident's own lookup says so too, in either language, with the item named.
+        row = transactions[0]
+        personal = kiosk.outbox.personal(row) or {}
+        (entry,) = [
+            e
+            for e in local_lookup(kiosk.outbox, personal["applicant"]["id_number"])
+            if e.number == row.number
+        ]
     finally:
         kiosk.close()
-    transactions = [r for r in rejected if r.kind == "transaction"]
-    assert transactions, "the soak chose no residence certificate; pick another seed"
+    assert entry.item == "residence-certificate"
+    assert entry.status == "未被受理：该事项已停止自助受理，请到窗口办理"
+    assert isinstance(entry.status, Text)
+    assert entry.status.in_language("en") == "Not accepted: 该事项已停止自助受理，请到窗口办理"
     assert {r.reject_code for r in transactions} == {"ITEM_CLOSED"}
     events = (tmp_path / "data" / EVENTS_FILE).read_text(encoding="utf-8")
     lines = [json.loads(line) for line in events.splitlines()]

@@ -617,7 +617,7 @@ def test_a_typed_id_number_reaches_a_queue_ticket_but_never_a_certificate(kiosk:
     for code in ("residence-certificate", "old-age-allowance", "social-insurance-record"):
         refusal = session.available(code)[0]
         assert refusal == "本事项需要刷身份证或社保卡办理。"
-        assert refusal.in_language("en") == "This item needs an ID card or social security card."
+        assert refusal.in_language("en") == "This service needs an ID card or social security card."
         with pytest.raises(SessionError):
             session.choose(code)
     again = kiosk.identify_manually(RESIDENT_ID)  # one session at a time

@@ -161,8 +161,15 @@ class CheckingDriver(Driver):
             self.violations.append(f"{name}: no language switch")
         if tr.lang == "en":
             self.untranslated(name, [*self.shown(screen), screen.spoken])
-        elif not self.app.warning_text:  # the switch is a touch: it would answer the warning
+        if name == "closing":
+            self.facts["closing_in"] = tr.lang
+        if not self.app.warning_text:  # the switch is a touch: it would answer the warning
             self.switch_and_back(name, screen)
+        if name == "rating" and LANGUAGE == "zh_CN":
+            # The resident chooses English here and reads the rest of the session in it.
+            self.app.switch_language("en")
+            self.app.ignore_touches_until = 0.0
+            self.settle()
 
     def shown(self, screen: Any) -> list[str]:
         """Every text on the screen (and over it) that is not hidden."""
@@ -198,17 +205,23 @@ class CheckingDriver(Driver):
                 self.violations.append(f"{name} in English: untranslated {text[:40]!r}")
 
     def switch_and_back(self, name: str, screen: Any) -> None:
-        """One tap to English re-renders the whole screen; one tap back restores it exactly."""
-        before, spoken = self.shown(screen), screen.spoken
+        """One tap to the other language re-renders the whole screen; one tap back restores it
+        exactly."""
+        from screens.i18n import tr
+
+        before, spoken, lang = self.shown(screen), screen.spoken, tr.lang
         self.app.switch_language()
-        english = self.shown(screen)
-        self.untranslated(name, [*english, screen.spoken])
-        if english == before or screen.spoken == spoken:
-            self.violations.append(f"{name}: switching to English changed nothing")
+        other = self.shown(screen)
+        if tr.lang == "en":
+            self.untranslated(name, [*other, screen.spoken])
+        if other == before or screen.spoken == spoken:
+            self.violations.append(f"{name}: switching to {tr.lang} changed nothing")
         self.app.switch_language()
-        if self.shown(screen) != before or screen.spoken != spoken:
-            self.violations.append(f"{name}: not the same after switching back to Chinese")
+        if tr.lang != lang or self.shown(screen) != before or screen.spoken != spoken:
+            self.violations.append(f"{name}: not the same after switching back to {lang}")
         self.facts.setdefault("switched", []).append(name)
+        # The checker's taps are not a finger's: the script's next tap must not be held back.
+        self.app.ignore_touches_until = 0.0
         self.settle()
 
     def settle(self) -> None:
@@ -291,17 +304,19 @@ class CheckingDriver(Driver):
         self.facts["session_after_wipe"] = self.app.session is not None
         from screens.i18n import tr
 
-        self.facts["language_at_idle"] = tr.lang
-
-    def remove_card(self) -> None:
-        # A resident who chose English reads the closing screen in English; the next resident
-        # starts in the default language.
-        from screens.i18n import tr
-
-        if LANGUAGE == "zh_CN":
-            self.app.switch_language("en")
-            self.facts["closing_in"] = tr.lang
-        super().remove_card()
+        self.facts["language_at_idle"] = tr.lang  # the next resident starts in the default
+        if LANGUAGE != "zh_CN":
+            return
+        # At the idle screen: a hurried double tap on English switches once, not back again;
+        # a minute with nobody touching the screen brings the default back.
+        yield self.frames()
+        tap(self.screen.ids.language)
+        tap(self.screen.ids.language)
+        yield self.frames()
+        self.facts["after_a_double_tap"] = tr.lang
+        self.app.last_touch -= 61
+        yield 0.6
+        self.facts["a_minute_later"] = tr.lang
 
     def wait_and_call(self) -> Iterator[Wait | float]:
         app = self.app
