@@ -166,6 +166,25 @@ class Speaker:
                 f"no audio output ({err.decode(errors='replace')[:120].strip()})"
             )
 
+    def play_once(self, wav: bytes) -> None:
+        """Play one sample now, on the caller's thread (the self-test's voice sample)."""
+        player = shutil.which("aplay")
+        if player is None:
+            raise SpeechUnavailable("aplay is not installed (Debian package alsa-utils)")
+        try:
+            done = subprocess.run(
+                [player, "-q", "-"],
+                input=wav,
+                capture_output=True,
+                timeout=PLAY_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise SpeechUnavailable("playback hung") from None
+        if done.returncode != 0:
+            lines = done.stderr.decode(errors="replace").strip().splitlines() or [""]
+            raise SpeechUnavailable(f"no sound card or no audio output ({lines[-1][:120]})")
+
     # --- health -------------------------------------------------------------------------------
     def check_health(self, level: HealthLevel) -> HealthResult:
         if level is HealthLevel.INTERACTIVE:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from kiosk.admin_cli import add_admin_commands
 from kiosk.platform_cli import add_platform_commands, add_queue_sync
 from kiosk.print_cli import add_print_commands
+from kiosk.selftest_cli import add_selftest_command
 from offline_cache.outbox import OutboxError
 
 if TYPE_CHECKING:
@@ -56,26 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = commands.add_parser("run", help="run the kiosk (the touchscreen application)")
-    run.add_argument(
-        "--console",
-        action="store_true",
-        help="no touchscreen: check the devices and, in demo mode, walk one "
-        "synthetic resident through a queue ticket",
-    )
-    run.set_defaults(handler=cmd_run)
-    demo = commands.add_parser(
-        "demo",
-        help="one scripted resident session through the real "
-        "screens: screenshots, receipt, certificate, summary",
-    )
-    demo.add_argument("--out", type=Path, required=True, metavar="DIR")
-    demo.add_argument(
-        "--language",
-        choices=("zh_CN", "en"),
-        help="the language the session runs in (default: the configured kiosk.language)",
-    )
-    demo.set_defaults(handler=cmd_demo)
+    _add_touchscreen_commands(commands)
 
     id_cmd = commands.add_parser("id", help="citizen ID numbers").add_subparsers(
         dest="id_command", metavar="SUBCOMMAND", required=True
@@ -126,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_platform_commands(commands)
     add_print_commands(commands)
     add_admin_commands(commands)
+    add_selftest_command(commands)
 
     config = commands.add_parser("config", help="the configuration file").add_subparsers(
         dest="config_command", metavar="SUBCOMMAND", required=True
@@ -141,6 +124,29 @@ def build_parser() -> argparse.ArgumentParser:
         "show", help="the effective configuration, with where each value came from"
     ).set_defaults(handler=cmd_config_show)
     return parser
+
+
+def _add_touchscreen_commands(commands: Any) -> None:
+    run = commands.add_parser("run", help="run the kiosk (the touchscreen application)")
+    run.add_argument(
+        "--console",
+        action="store_true",
+        help="no touchscreen: check the devices and, in demo mode, walk one "
+        "synthetic resident through a queue ticket",
+    )
+    run.set_defaults(handler=cmd_run)
+    demo = commands.add_parser(
+        "demo",
+        help="one scripted resident session through the real "
+        "screens: screenshots, receipt, certificate, summary",
+    )
+    demo.add_argument("--out", type=Path, required=True, metavar="DIR")
+    demo.add_argument(
+        "--language",
+        choices=("zh_CN", "en"),
+        help="the language the session runs in (default: the configured kiosk.language)",
+    )
+    demo.set_defaults(handler=cmd_demo)
 
 
 def _add_soak(commands: Any) -> None:

@@ -116,14 +116,21 @@ class Kiosk:
         report: Callable[[], Mapping[str, Any]] | None = None,
         limits: SyncLimits | None = None,
     ) -> PlatformLink:
-        """Start sending the outbox to the platform on a background thread."""
+        """Start sending the outbox to the platform on a background thread. Each heartbeat
+        carries `report()` and the summary of the last self-test (`kiosk selftest`)."""
+        from kiosk.selftest import last_summary
+
+        def reported() -> dict[str, Any]:
+            summary = last_summary(self.config.data_dir)
+            return {**(report() if report else {}), **({"selftest": summary} if summary else {})}
+
         if self.link is None:
             self.link = PlatformLink(
                 self.config,
                 self.outbox,
                 today=self._today(),
                 on_event=self.record_event,
-                report=report,
+                report=reported,
                 limits=limits,
             )
             self.link.start()

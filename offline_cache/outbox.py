@@ -309,6 +309,28 @@ class Outbox:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return count
 
+    def check(self) -> str:
+        """For the self-test: SQLite's own integrity check, and the newest personal part opened
+        with the key (a lost key shows here, not at the first lookup). OutboxError if not."""
+        with self._lock, _translated("check the database"):
+            verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            newest = self._db.execute(
+                "SELECT key FROM outbox WHERE secret IS NOT NULL ORDER BY created_at DESC LIMIT 1"
+            ).fetchone()
+        if verdict != "ok":
+            raise OutboxError(f"SQLite integrity check: {verdict}")
+        if newest is not None:
+            row = self.get(newest[0])
+            try:
+                if row is not None:
+                    self.personal(row)
+            except OutboxError as error:
+                raise OutboxError(
+                    f"the newest record does not open with the key in {self.key_file} (the key "
+                    f"file was replaced or lost?): {error}"
+                ) from None
+        return "integrity ok" + (", the newest record opens with the key" if newest else "")
+
     # --- space ---------------------------------------------------------------------------------
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.path.parent).free

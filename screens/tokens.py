@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-FONT: Final = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-FONT_BOLD: Final = "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"
+from kiosk.documents.fonts import SCREEN_FONT, SCREEN_FONT_BOLD
+
+FONT: Final = str(SCREEN_FONT)
+FONT_BOLD: Final = str(SCREEN_FONT_BOLD)
 
 
 @dataclass(frozen=True)

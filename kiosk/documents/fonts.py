@@ -15,6 +15,10 @@ from typing import Final
 
 FONT_NAME: Final = "KioskCJK"
 FONT_PATH: Final = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# The screens' fonts (Debian fonts-noto-cjk), named here so that the self-test checks them too.
+SCREEN_FONT: Final = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+SCREEN_FONT_BOLD: Final = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
+SCREEN_FONTS: Final = (SCREEN_FONT, SCREEN_FONT_BOLD)
 MISSING_MARK: Final = "〓"
 
 _lock = threading.Lock()
