@@ -39,6 +39,7 @@ from kiosk.tomlfile import Locator, TomlError, read_toml
 SYSTEM_CONFIG: Final = Path("/etc/kiosk/kiosk.toml")
 DEMO_PLATFORM_URL: Final = "http://127.0.0.1:8470"
 NEXT_URL: Final = re.compile(r"\s+(?=[A-Za-z][A-Za-z0-9+.-]*://)")
+ITEM_CODE: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,39}\Z")
 ENV_OVERRIDES: Final = {
     "KIOSK_DATA_DIR": ("kiosk", "data_dir"),
     "KIOSK_ID": ("kiosk", "id"),
@@ -138,6 +139,12 @@ class KioskSettings:
         "When the hall's staffed windows are open, shown on the idle screen (self-service is "
         "open 24 hours).",
         matches(r".{0,40}", "at most 40 characters"),
+    )
+    items_off: tuple[str, ...] = setting(
+        (),
+        "Service items staff have turned off (by code): shown as unavailable, with where to go "
+        "instead. Set on the staff screen.",
+        lambda v: next((f"{c!r} is not an item code" for c in v if not ITEM_CODE.match(c)), None),
     )
     seal_image: str = setting(
         "",
@@ -373,6 +380,7 @@ def load_config(
         _merge_file(data, Locator(text, source), values, origins, problems)
     if demo:
         _apply_demo(values, origins, environ)
+    _merge_staff(environ, values, origins, problems)
     _merge_environment(environ, values, origins)
 
     locate = Locator(text, source)
@@ -503,6 +511,49 @@ def _apply_demo(
         if not values[section].get(key):
             values[section][key] = value
             origins[f"{section}.{key}"] = "demo mode"
+
+
+# What staff may change on the touchscreen; their choices live in DATA_DIR/admin/staff.toml and
+# win over the configuration file (an environment variable, a technician's, wins over both).
+STAFF_FILE: Final = "admin/staff.toml"
+STAFF_KEYS: Final = frozenset(
+    {
+        "kiosk.items_off",
+        "kiosk.counter_hours",
+        "session.step_timeout_s",
+        "session.warning_s",
+        "session.time_multiplier",
+        "voice.enabled",
+        "voice.volume",
+        "display.elderly_mode",
+    }
+)
+
+
+def _merge_staff(
+    environ: Mapping[str, str],
+    values: dict[str, dict[str, Any]],
+    origins: dict[str, str],
+    problems: list[str],
+) -> None:
+    data_dir = environ.get("KIOSK_DATA_DIR") or values["kiosk"].get("data_dir")
+    path = Path(data_dir or KioskSettings.data_dir) / STAFF_FILE
+    if not path.exists():
+        return
+    try:
+        data, text = read_toml(path)
+    except TomlError as error:
+        problems.append(f"{error} (staff settings: fix or remove the file)")
+        return
+    locate = Locator(text, str(path))
+    for section, body in data.items():
+        for key in body if isinstance(body, dict) else ():
+            if f"{section}.{key}" not in STAFF_KEYS:
+                problems.append(
+                    f"{locate.where(section, key)}{section}.{key} is not a setting staff "
+                    "change on the touchscreen"
+                )
+    _merge_file(data, locate, values, origins, problems)
 
 
 def _merge_environment(

@@ -79,11 +79,7 @@ class Kiosk:
         self.outbox.recover_stale_leases(owner_is_dead)
         # Personal data the platform accepted long enough ago is erased at every start.
         self.outbox.purge(config.storage.retention_days * 86400)
-        self.limits = TimeLimits(
-            float(config.session.step_timeout_s),
-            float(config.session.warning_s),
-            config.session.time_multiplier,
-        )
+        self.limits = _limits(config)
         self._clock, self._today = clock, today
         self._listener = listener
         self.generation = 1
@@ -185,10 +181,21 @@ class Kiosk:
         record_event(self.config.data_dir, kind, fields)
 
     # --- what can be offered now -----------------------------------------------------------------
+    def today(self) -> date:
+        return self._today()
+
+    def reconfigure(self, config: Config) -> None:
+        """Staff changed settings: what they govern applies from now (the next session's time
+        limits, the items offered); a session under way keeps the limits it started with."""
+        self.config = config
+        self.limits = _limits(config)
+
     def unavailable(self, item: Item) -> Text | None:
         """Why the kiosk cannot finish an item now, with where to go instead (in Chinese, and
         in any language through `Text.in_language`); None when it can."""
         where = words(item, "where_else")
+        if item.code in self.config.kiosk.items_off:
+            return Text("暂停办理：工作人员已暂停本事项，请到{where}办理。", where=where)
         broken = [self.out_of_order[need] for need in item.needs if need in self.out_of_order]
         if broken:
             return Text("暂不可用：{reason}，请到{where}办理。", reason=broken[0], where=where)
@@ -337,3 +344,11 @@ class Kiosk:
         if self.link is not None:
             self.link.notify()
         return rows[0]
+
+
+def _limits(config: Config) -> TimeLimits:
+    return TimeLimits(
+        float(config.session.step_timeout_s),
+        float(config.session.warning_s),
+        config.session.time_multiplier,
+    )

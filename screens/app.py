@@ -37,10 +37,11 @@ from kiosk.core import Kiosk, Refusal
 from kiosk.i18n import N_, Joined, Text, format_clock
 from kiosk.issuing import Issued, issue_documents
 from kiosk.session import Session, SessionEvent, State
+from kiosk.staff import audit
 from kiosk.trust import NotGenuine, Signer, demo_signer, kiosk_signer
 from screens.i18n import _, tr
 from screens.tokens import FONT, FONT_BOLD, T, rgba
-from screens.widgets import KWarningBar  # noqa: F401 - used by app.kv
+from screens.widgets import ResidentScreen  # KWarningBar: used by app.kv
 
 Builder.load_file(str(Path(__file__).with_name("app.kv")))
 
@@ -49,6 +50,7 @@ TICK_S = 0.25
 EXIT_MAINTENANCE = 5  # `kiosk run` exits with it when staff left with the PIN
 KEY_ESCAPE, KEY_F4, KEY_ENTER, KEY_KEYPAD_ENTER, KEY_BACKSPACE = 27, 285, 13, 271, 8
 PRINTER_CHECK_S = 5.0  # a printer's own status, asked this often (and after each job)
+STAFF_SCREENS = ("staff", "staff_items", "staff_settings", "technician")
 TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
 LANGUAGE_AT_IDLE_S = 60.0  # a language chosen at the idle screen, then nobody: back to default
 
@@ -112,7 +114,7 @@ class KioskApp(App):
         self.last_touch = time.monotonic()
         self._printer_watch: threading.Thread | None = None
 
-    # --- building --------------------------------------------------------------------------
+    # --- building -------------------------------------------------------------------------------
     def build(self) -> Root:
         LabelBase.register("Roboto", FONT, fn_bold=FONT_BOLD)  # every label speaks Chinese
         Window.clearcolor = rgba(T.background)
@@ -129,6 +131,7 @@ class KioskApp(App):
             pin,
             rating,
             result,
+            staff,
             submitting,
         )
 
@@ -150,6 +153,8 @@ class KioskApp(App):
         )
         for module in screens:
             self.manager.add_widget(module.SCREEN(name=module.NAME))
+        for name, cls in zip(staff.NAMES, staff.SCREENS, strict=True):
+            self.manager.add_widget(cls(name=name))
         # Screens at the bottom; the warning bar and the call-staff confirmation above them.
         root.add_widget(self.manager, index=len(root.children))
         self._open_devices()
@@ -305,7 +310,7 @@ class KioskApp(App):
         self.monitor.stop()
         self.kiosk.close(sync_timeout_s=2.0)  # on the UI thread: do not wait out a request
 
-    # --- navigation: the one way screens change ----------------------------------------------
+    # --- navigation: the one way screens change -------------------------------------------------
     def go(self, name: str, **kwargs: Any) -> None:
         # A second tap meant for the old screen must not land on the new one.
         self.ignore_touches_until = time.monotonic() + TOUCH_GUARD_S
@@ -317,7 +322,7 @@ class KioskApp(App):
         self.manager.current = name
         self.speak_current()
 
-    # --- lock-in ---------------------------------------------------------------------------------
+    # --- lock-in --------------------------------------------------------------------------------
     def _refuse_close(self, *_args: Any, **_kwargs: Any) -> bool:
         """A window close request (Alt+F4 from a window manager, a close button): refused,
         and recorded for staff; True tells Kivy the request was handled."""
@@ -354,7 +359,10 @@ class KioskApp(App):
                 screen.confirm()
                 return True
         if {"ctrl", "alt"} <= modifiers and text in ("m", "M") and self.session is None:
-            self.go("pin")
+            if self.manager.current in STAFF_SCREENS:
+                self.leave_for_maintenance()  # the same chord, from the staff screens: stop
+            else:
+                self.go("pin")
             return True
         if key == KEY_ESCAPE or (key == KEY_F4 and "alt" in modifiers):
             self.note("key_refused", {"key": "escape" if key == KEY_ESCAPE else "alt+f4"})
@@ -362,16 +370,42 @@ class KioskApp(App):
         return False
 
     def leave_for_maintenance(self) -> None:
-        """The staff PIN was right: stop the touchscreen into maintenance mode."""
+        """Staff chose to stop the touchscreen into maintenance mode (exit status 5)."""
         self.exit_status = EXIT_MAINTENANCE
         self.note("maintenance", {"screen": self.manager.current})
+        self._audit("maintenance", {})
         self.stop()
 
-    # --- voice ------------------------------------------------------------------------------------
+    # --- staff ----------------------------------------------------------------------------------
+    def staff_enter(self) -> None:
+        """The staff PIN was right."""
+        self._audit("login", {})
+        self.go("staff")
+
+    def staff_leave(self, reason: str) -> None:
+        """Back to self-service: `logout`, or `timeout` when a staff screen was left open."""
+        self._audit(reason, {})
+        self.go("idle")
+
+    def reconfigure(self, config: Config) -> None:
+        """Staff changed settings: in effect from now (kiosk.staff wrote and audited them)."""
+        self.config_ = config
+        self.kiosk.reconfigure(config)
+        self.counter_hours = config.kiosk.counter_hours
+
+    def _audit(self, action: str, what: dict[str, Any]) -> None:
+        try:
+            audit(self.config_.data_dir, "staff", action, what)
+        except OSError:
+            log.exception("could not write the audit log (%s)", action)
+
+    # --- voice ----------------------------------------------------------------------------------
     def speak_current(self) -> None:
         """Say the current screen's prompt (and show it as the caption). Returns at once: the
         speaker synthesises and plays on its own thread."""
         screen = self.manager.current_screen
+        if not isinstance(screen, ResidentScreen):
+            return  # staff screens do not speak: a public hall need not hear them
         screen.spoken = _(screen.spoken_prompt())
         if self.config_.voice.enabled or self.voice_record_to is not None:
             voice = self.config_.voice
@@ -379,7 +413,7 @@ class KioskApp(App):
                 screen.name, screen.spoken, voice.voice if tr.lang == "zh_CN" else voice.voice_en
             )
 
-    # --- language ---------------------------------------------------------------------------------
+    # --- language -------------------------------------------------------------------------------
     def switch_language(self, lang: str = "") -> None:
         """One tap: the other language. Static words follow at once (kv rules bind to the
         translator); the current screen rebuilds what it made in code; the prompt is said again
@@ -461,7 +495,7 @@ class KioskApp(App):
     def _hide_toast(self, _dt: float) -> None:
         self.toast_text = ""
 
-    # --- the session ---------------------------------------------------------------------------
+    # --- the session ----------------------------------------------------------------------------
     def touch(self) -> None:
         if self.session is not None:
             self.session.touch()
@@ -540,6 +574,8 @@ class KioskApp(App):
             self.session.end(reason)
 
     def on_card(self, record: Any, generation: int) -> None:
+        if self.manager.current in (*STAFF_SCREENS, "pin"):
+            return  # staff are at the kiosk: a card laid down now starts nothing
         result = self.kiosk.card_read(record, generation)
         if result is None:
             return

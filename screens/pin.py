@@ -85,7 +85,7 @@ class PinScreen(ResidentScreen):
         if app.manager.current != NAME or app.session is not None:
             return  # staff left the screen meanwhile, or a resident began: the answer is moot
         if result.ok:
-            app.leave_for_maintenance()
+            app.staff_enter()
             return
         app.note(
             "pin_refused",

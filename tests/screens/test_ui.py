@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from kiosk.config import load_config
+from kiosk.staff import read_audit, verify_audit
 from offline_cache.platform_server import Store
 from tests.devices.test_speaker import loudest
 from tests.harness.services import Service
@@ -264,3 +266,46 @@ def test_paper_out_on_a_real_escpos_driver_then_a_reprint(
     failed = [e for e in events if e["kind"] == "print_failed"]
     assert [(e["number"], e["document"]) for e in failed] == [(report["number"], "receipt")]
     assert [e["number"] for e in events if e["kind"] == "reprinted"] == [report["number"]]
+
+
+def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path: Path) -> None:
+    script = [sys.executable, str(HERE / "ui_staff.py"), str(tmp_path / "staff.json")]
+    result = run(script, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "staff.json").read_text(encoding="utf-8"))
+    assert report["summary"]["error"] == ""
+    assert report["after_a_short_press"] == "idle"  # a resident's stray touches open nothing
+    # Time limits twice as long, in effect at once; the queue ticket off, with where to go.
+    assert report["settings_message"] == "已保存，立即生效。"
+    assert report["multiplier_in_effect"] == 2.0
+    assert (report["ticket_on_before"], report["ticket_on_after"]) == (True, False)
+    assert report["ticket_unavailable"].startswith("暂停办理：工作人员已暂停本事项")
+    # The technician: the automatic checks, then the three that need a person.
+    assert report["automatic"]["platform"] is True
+    assert report["automatic"]["outbox"] is True
+    assert report["interactive"] == {
+        "touch grid": True,
+        "speaker": True,
+        "colour and contrast chart": True,
+    }
+    data = tmp_path / "d"
+    kept = json.loads((data / "selftest.json").read_text(encoding="utf-8"))
+    assert {c["name"] for c in kept["checks"] if c["level"] == "interactive"} == {
+        "touch grid",
+        "speaker",
+        "colour and contrast chart",
+    }
+    # Every change is in the audit log, in order, in an unbroken chain; and read back at start.
+    lines = read_audit(data)
+    assert [(a["action"], a.get("setting"), a.get("before"), a.get("after")) for a in lines] == [
+        ("login", None, None, None),
+        ("set", "session.time_multiplier", 1.0, 2.0),
+        ("set", "kiosk.items_off", [], ["queue-ticket"]),
+        ("logout", None, None, None),
+    ]
+    assert verify_audit(data) is None
+    again = load_config(
+        None, demo=True, environ={"HOME": str(tmp_path), "KIOSK_DATA_DIR": str(data)}
+    )
+    assert again.session.time_multiplier == 2.0
+    assert again.kiosk.items_off == ("queue-ticket",)

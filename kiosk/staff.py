@@ -1,0 +1,155 @@
+"""What staff change on the touchscreen: validated, written atomically, audited, in effect at once.
+
+Staff settings live in DATA_DIR/admin/staff.toml (the configuration file stays as the installer
+wrote it) and win over it; `kiosk config show` names them as their origin. Every change is a
+line in DATA_DIR/admin/audit.jsonl: the time, who, what, before and after. Lines are only ever
+appended, and each carries the hash of the line before it, so a line removed or edited later
+shows (`verify_audit`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from kiosk.clock import now_local
+from kiosk.config import SECTIONS, STAFF_FILE, STAFF_KEYS, Config
+
+AUDIT_FILE: Final = "admin/audit.jsonl"
+GENESIS: Final = "0" * 64
+
+
+class SettingRefused(ValueError):
+    """A value staff entered that cannot be used; the message says why, for the screen."""
+
+
+def change(config: Config, changes: Mapping[str, Any], *, who: str = "staff") -> Config:
+    """Apply `changes` ({"session.time_multiplier": 2.0, ...}): each checked as the
+    configuration checks it, then written and audited. Returns the configuration in effect."""
+    updated = config
+    for name, value in changes.items():
+        if name not in STAFF_KEYS:
+            raise SettingRefused(f"{name} is not a setting staff change here")
+        section, key = name.split(".")
+        field = next(f for f in dataclasses.fields(SECTIONS[section]) if f.name == key)
+        for check in field.metadata["checks"]:
+            problem = check(value)
+            if problem:
+                raise SettingRefused(f"{name}: {problem}")
+        part = dataclasses.replace(getattr(updated, section), **{key: value})
+        updated = dataclasses.replace(updated, **{section: part})
+    staff = _read(config.data_dir)
+    for name, value in changes.items():
+        section, key = name.split(".")
+        staff.setdefault(section, {})[key] = value
+    _write(config.data_dir, staff)
+    for name, value in changes.items():
+        section, key = name.split(".")
+        audit(
+            config.data_dir,
+            who,
+            "set",
+            {
+                "setting": name,
+                "before": _plain(getattr(getattr(config, section), key)),
+                "after": _plain(value),
+            },
+        )
+    return updated
+
+
+def audit(data_dir: Path, who: str, action: str, what: Mapping[str, Any]) -> None:
+    """Append one line: never personal data (settings, item codes, device URLs)."""
+    path = data_dir / AUDIT_FILE
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    previous = _last_hash(path)
+    line = {
+        "at": now_local().isoformat(timespec="seconds"),
+        "who": who,
+        "action": action,
+        **what,
+        "prev": previous,
+    }
+    data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_audit(data_dir: Path) -> list[dict[str, Any]]:
+    path = data_dir / AUDIT_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def verify_audit(data_dir: Path) -> str | None:
+    """None when every line follows the one before it; else where the chain breaks."""
+    path = data_dir / AUDIT_FILE
+    if not path.exists():
+        return None
+    previous = GENESIS
+    for number, raw in enumerate(path.read_bytes().splitlines(keepends=True), 1):
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            return f"line {number} is not JSON"
+        if line.get("prev") != previous:
+            return f"line {number} does not follow line {number - 1}: removed or edited"
+        previous = hashlib.sha256(raw).hexdigest()
+    return None
+
+
+def _last_hash(path: Path) -> str:
+    if not path.exists():
+        return GENESIS
+    lines = path.read_bytes().splitlines(keepends=True)
+    return hashlib.sha256(lines[-1]).hexdigest() if lines else GENESIS
+
+
+def _read(data_dir: Path) -> dict[str, dict[str, Any]]:
+    path = data_dir / STAFF_FILE
+    if not path.exists():
+        return {}
+    with path.open("rb") as file:
+        return tomllib.load(file)
+
+
+def _write(data_dir: Path, staff: Mapping[str, Mapping[str, Any]]) -> None:
+    from offline_cache.crypto import write_private_file
+
+    lines = [
+        "# Staff settings, written by the kiosk's staff screens (audited in audit.jsonl).",
+        f"# Last written {datetime.now().astimezone().isoformat(timespec='seconds')}.",
+    ]
+    for section in sorted(staff):
+        lines.append(f"\n[{section}]")
+        for key in sorted(staff[section]):
+            lines.append(f"{key} = {_toml(staff[section][key])}")
+    path = data_dir / STAFF_FILE
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private_file(path, ("\n".join(lines) + "\n").encode())
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string is JSON's
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

@@ -1,0 +1,319 @@
+"""Staff and technician screens, behind the staff PIN: turn service items off and on, lengthen
+the time limits, set the voice volume, run the self-test with its interactive checks (a touch
+grid, a voice sample, a colour chart), and stop into maintenance mode.
+
+Every change goes through kiosk.staff.change: checked, written atomically, audited, and in
+effect at once. A staff screen left untouched for STAFF_IDLE_S goes back to the resident idle
+screen (and the audit log says so): a staff session never stays open in a public hall.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+from kivy.uix.screenmanager import Screen
+
+from devices.base import HealthLevel
+from kiosk.selftest import Check, Report, run_selftest, save
+from kiosk.staff import SettingRefused, change
+from screens.tokens import T
+from screens.widgets import KButton, KChoice, KSmall
+
+Builder.load_file(str(Path(__file__).with_name("staff.kv")))
+STAFF_IDLE_S = 120.0
+GRID_COLS, GRID_ROWS = 3, 4  # the touch grid covers the panel's lower two thirds
+MARKS = {True: "✓", False: "✗", None: "–"}
+
+
+class ChartCell(Label):
+    """One of the design's colour pairs, with words on it, for the technician to judge."""
+
+    fill = StringProperty("#FFFFFF")
+    ink = StringProperty("#000000")
+
+
+class StaffScreen(Screen):
+    """A staff screen: a title, a body, and 返回 / 退出管理 at the bottom. Chinese only: staff
+    are the hall's own."""
+
+    title = StringProperty("")
+    message = StringProperty("")
+
+    def on_enter(self, *_args: Any) -> None:
+        self.keep_alive()
+
+    def keep_alive(self) -> None:
+        Clock.unschedule(self._time_out)
+        Clock.schedule_once(self._time_out, STAFF_IDLE_S)
+
+    def on_leave(self, *_args: Any) -> None:
+        Clock.unschedule(self._time_out)
+
+    def _time_out(self, _dt: float) -> None:
+        app = App.get_running_app()
+        if app.manager.current == self.name:
+            app.staff_leave("timeout")
+
+    def enter(self) -> None:
+        self.message = ""
+
+    def wipe(self) -> None:
+        """Nothing of a resident is ever shown here."""
+
+    def relabel(self) -> None:
+        """Staff screens are in Chinese only."""
+
+    def go_back(self) -> None:
+        App.get_running_app().go("staff")
+
+    def log_out(self) -> None:
+        App.get_running_app().staff_leave("logout")
+
+    def apply(self, changes: dict[str, Any]) -> bool:
+        """Change settings; the message says what happened, in words for staff."""
+        app = App.get_running_app()
+        self.keep_alive()
+        try:
+            app.reconfigure(change(app.config_, changes, who="staff"))
+        except (SettingRefused, OSError) as error:
+            self.message = f"未能保存：{error}"
+            return False
+        self.message = "已保存，立即生效。"
+        return True
+
+
+class StaffHome(StaffScreen):
+    def enter(self) -> None:
+        super().enter()
+        self.title = "工作人员管理"
+
+    def go_back(self) -> None:
+        self.log_out()
+
+
+class StaffItems(StaffScreen):
+    """Each service item on or off; off items show the residents where to go instead."""
+
+    def enter(self) -> None:
+        super().enter()
+        self.title = "服务事项开关"
+        app = App.get_running_app()
+        box = self.ids.item_list
+        box.clear_widgets()
+        off = set(app.config_.kiosk.items_off)
+        for item in app.kiosk.catalog.items:
+            button = KChoice(label=item.name, state="normal" if item.code in off else "down")
+            button.item_code = item.code
+            button.bind(on_release=self.toggle)
+            box.add_widget(button)
+
+    def toggle(self, button: Any) -> None:
+        app = App.get_running_app()
+        off = [c for c in app.config_.kiosk.items_off if c != button.item_code]
+        if button.state == "normal":
+            off.append(button.item_code)
+        if not self.apply({"kiosk.items_off": tuple(off)}):
+            button.state = "normal" if button.state == "down" else "down"
+
+
+class StaffSettings(StaffScreen):
+    """Time limits (how long a screen waits, and a multiplier for every limit) and volume."""
+
+    multiplier = NumericProperty(1.0)
+    step_s = NumericProperty(120)
+    volume = NumericProperty(80)
+
+    def enter(self) -> None:
+        super().enter()
+        self.title = "办理时限与音量"
+        config = App.get_running_app().config_
+        self.multiplier = config.session.time_multiplier
+        self.step_s = config.session.step_timeout_s
+        self.volume = config.voice.volume
+
+    def step(self, what: str, delta: float) -> None:
+        self.keep_alive()
+        limits = {"multiplier": (1.0, 10.0), "step_s": (30, 600), "volume": (0, 100)}
+        low, high = limits[what]
+        setattr(self, what, min(high, max(low, getattr(self, what) + delta)))
+
+    def save(self) -> None:
+        app = App.get_running_app()
+        config = app.config_
+        wanted = {
+            "session.time_multiplier": float(self.multiplier),
+            "session.step_timeout_s": int(self.step_s),
+            "voice.volume": int(self.volume),
+        }
+        now = {
+            "session.time_multiplier": config.session.time_multiplier,
+            "session.step_timeout_s": config.session.step_timeout_s,
+            "voice.volume": config.voice.volume,
+        }
+        changed = {k: v for k, v in wanted.items() if v != now[k]}
+        if not changed:
+            self.message = "没有更改。"
+            return
+        if self.apply(changed):
+            app.speaker.volume = int(self.volume)
+
+
+class Technician(StaffScreen):
+    """The self-test on screen: the internal and external checks on a worker thread, then the
+    three that need a person (a touch grid, a voice sample, a colour chart), each answered with
+    a large button. Each stage's widgets exist only while it is shown: a hidden button must not
+    take a touch meant for a visible one."""
+
+    running = BooleanProperty(False)
+    stage = StringProperty("")  # "", "grid", "voice", "colours", "done"
+
+    def enter(self) -> None:
+        super().enter()
+        self.title = "设备自检"
+        self.checks: list[Check] = []
+        self.buttons: dict[str, Any] = {}
+        self.ids.results.clear_widgets()
+        self._stage("")
+        self.message = "正在检查设备……"
+        self.running = True
+        app = App.get_running_app()
+        config, today = app.config_, app.kiosk.today()
+
+        def work() -> None:
+            report = run_selftest(config, (HealthLevel.INTERNAL, HealthLevel.EXTERNAL), today=today)
+            Clock.schedule_once(lambda _dt: self._automatic_done(report))
+
+        threading.Thread(target=work, name="selftest", daemon=True).start()
+
+    def _automatic_done(self, report: Report) -> None:
+        self.running = False
+        self.checks = list(report.checks)
+        self._show()
+        self._stage("grid")
+
+    def _show(self) -> None:
+        box = self.ids.results
+        box.clear_widgets()
+        for check in self.checks:
+            box.add_widget(KSmall(text=f"{MARKS[check.ok]} {check.name}：{check.detail}"))
+
+    def _stage(self, stage: str) -> None:
+        self.stage = stage
+        box = self.ids.stage_box
+        box.clear_widgets()
+        self.buttons = {}
+        if stage == "grid":
+            self.message = "触摸检查：请依次点一下每个方格，直到全部打勾。"
+            grid = GridLayout(cols=GRID_COLS, spacing=8)
+            self._touched: set[int] = set()
+            self._grid_started = time.monotonic()
+            for index in range(GRID_COLS * GRID_ROWS):
+                cell = KButton(text="", size_hint_y=1)
+                cell.bind(on_release=lambda b, i=index: self._touch(i, b))
+                grid.add_widget(cell)
+            box.add_widget(grid)
+            self._row(box, ("skip", "跳过触摸检查", self.skip_grid))
+        elif stage == "voice":
+            self.message = "语音检查：请听一段测试语音，然后回答是否听到。"
+            self._row(
+                box,
+                ("heard", "听到了", lambda: self.heard(True)),
+                ("not_heard", "没听到", lambda: self.heard(False)),
+                ("replay", "再放一遍", self.play_sample),
+            )
+            self.play_sample()
+        elif stage == "colours":
+            self.message = "颜色检查：下面每一块上的文字都看得清吗？"
+            chart = GridLayout(cols=2, spacing=8, size_hint_y=None)
+            chart.bind(minimum_height=chart.setter("height"))
+            for fill, ink in CHART:
+                chart.add_widget(ChartCell(fill=getattr(T, fill), ink=getattr(T, ink)))
+            box.add_widget(chart)
+            self._row(
+                box,
+                ("clear", "都看得清", lambda: self.saw(True)),
+                ("unclear", "有看不清的", lambda: self.saw(False)),
+            )
+
+    def _row(self, box: Any, *buttons: tuple[str, str, Callable[[], None]]) -> None:
+        row = BoxLayout(spacing=24, size_hint_y=None, height=dp(T.target_min))
+        for key, words, action in buttons:
+            button = KButton(text=words)
+            button.bind(on_release=lambda _b, a=action: a())
+            row.add_widget(button)
+            self.buttons[key] = button
+        box.add_widget(row)
+
+    def _touch(self, index: int, cell: Any) -> None:
+        self.keep_alive()
+        self._touched.add(index)
+        cell.text = "✓"
+        if len(self._touched) == GRID_COLS * GRID_ROWS:
+            ms = round((time.monotonic() - self._grid_started) * 1000)
+            self._record("touch grid", True, "every cell of the panel answered a touch", ms)
+            self._stage("voice")
+
+    def skip_grid(self) -> None:
+        self._record("touch grid", None, "skipped by the technician", 0)
+        self._stage("voice")
+
+    def play_sample(self) -> None:
+        self.keep_alive()
+        App.get_running_app().speaker.say("selftest", "自助机语音测试。请确认您听到了这句话。")
+
+    def heard(self, answer: bool) -> None:
+        detail = (
+            "the technician heard the voice sample"
+            if answer
+            else "the technician did not hear the voice sample: check the speaker, its cable "
+            "and voice.volume"
+        )
+        self._record("speaker", answer, detail, 0)
+        self._stage("colours")
+
+    def saw(self, answer: bool) -> None:
+        detail = (
+            "every colour pair of the chart is readable"
+            if answer
+            else "a colour pair of the chart is hard to read: check the panel's brightness, "
+            "contrast and colour settings"
+        )
+        self._record("colour and contrast chart", answer, detail, 0)
+        self._stage("done")
+        report = Report(self.checks, time.time())
+        save(App.get_running_app().config_, report)  # the next heartbeat carries it
+        self.message = (
+            "自检完成：全部通过。" if report.ok else f"自检完成，未通过：{'、'.join(report.failed)}"
+        )
+
+    def _record(self, name: str, ok: bool | None, detail: str, ms: int) -> None:
+        self.keep_alive()
+        self.checks.append(Check(name, HealthLevel.INTERACTIVE, ok, detail, ms))
+        self._show()
+
+
+# The design's colour pairs (fill, ink), each shown with words on it.
+CHART = (
+    ("primary", "on_primary"),
+    ("secondary", "on_secondary"),
+    ("call_bg", "on_call"),
+    ("warning_bg", "on_warning"),
+    ("background", "text"),
+    ("unavailable_bg", "unavailable"),
+)
+
+
+NAMES = ("staff", "staff_items", "staff_settings", "technician")
+SCREENS = (StaffHome, StaffItems, StaffSettings, Technician)

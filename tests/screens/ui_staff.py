@@ -1,0 +1,150 @@
+"""Run by tests/screens/test_ui.py in its own process, on the harness's Xvfb: a staff member and
+a technician at the real screens, with simulated touches. The staff member enters with the
+hidden sequence on the idle screen and the PIN, lengthens the time limits, turns an item off and
+leaves; the technician runs the self-test with its interactive checks. Writes a JSON report."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import load_config
+from screens.main import prepare_kivy
+
+CONFIG = load_config(None, demo=True, environ=os.environ)
+prepare_kivy(CONFIG, fullscreen=False)
+
+from screens.demo import run_demo  # noqa: E402
+from screens.driver import Driver, Wait, tap  # noqa: E402
+
+
+def press(x: float, y: float) -> Any:
+    from kivy.tests.common import UnitTestTouch
+
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    return touch
+
+
+class Staff(Driver):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.facts: dict[str, Any] = {}
+
+    def script(self) -> Iterator[Wait | float]:
+        app = self.app
+        yield self.on("idle")
+        yield self.frames()
+        screen = self.screen
+        # A short press on the clock, then the corner: nothing (a resident's stray touches).
+        touch = press(screen.right - 20, screen.top - 20)
+        touch.touch_up()
+        tap_at(screen.x + 20, screen.y + 20)
+        yield self.frames()
+        self.facts["after_a_short_press"] = app.manager.current
+        # The sequence: a long press on the clock, then a tap in the opposite corner.
+        touch = press(screen.right - 20, screen.top - 20)
+        yield 2.2
+        touch.touch_up()
+        tap_at(screen.x + 20, screen.y + 20)
+        yield self.on("pin")
+        yield self.frames()
+        for digit in "123456":  # the demo's PIN
+            tap(next(w for w in self.screen.walk() if getattr(w, "text", None) == digit))
+        tap(self.screen.ids.confirm)
+        yield self.on("staff")
+        yield self.frames()
+        self.shot("staff")
+        # Time limits: twice as long, then saved.
+        tap(self.screen.ids.settings)
+        yield self.on("staff_settings")
+        yield self.frames()
+        tap(self.screen.ids.multiplier_more)
+        tap_later = self.screen.ids.multiplier_more
+        yield self.frames()
+        tap(tap_later)
+        yield self.frames()
+        tap(self.screen.ids.save)
+        yield self.frames()
+        self.facts["settings_message"] = self.screen.message
+        self.shot("staff-settings")
+        tap(self.screen.ids.back)
+        yield self.on("staff")
+        yield self.frames()
+        # Items: the queue ticket off.
+        tap(self.screen.ids.items_button)
+        yield self.on("staff_items")
+        yield self.frames()
+        ticket = app.kiosk.catalog["queue-ticket"]
+        button = next(w for w in self.screen.walk() if getattr(w, "label", None) == ticket.name)
+        self.facts["ticket_on_before"] = button.state == "down"
+        self.screen.ids.item_list.parent.scroll_to(button, animate=False)  # as a finger would
+        yield self.frames()
+        tap(button)
+        yield self.frames()
+        self.facts["ticket_on_after"] = button.state == "down"
+        self.facts["items_message"] = self.screen.message
+        self.shot("staff-items")
+        self.facts["ticket_unavailable"] = str(app.kiosk.unavailable(ticket) or "")
+        self.facts["multiplier_in_effect"] = app.kiosk.limits.multiplier
+        tap(self.screen.ids.back)
+        yield self.on("staff")
+        yield self.frames()
+        yield from self.technician()
+        tap(self.screen.ids.logout)
+        yield self.on("idle")
+        yield self.frames()
+
+    def technician(self) -> Iterator[Wait | float]:
+        tap(self.screen.ids.technician)
+        yield self.on("technician")
+        screen = self.screen
+        yield lambda: screen.stage == "grid"
+        yield self.frames()
+        self.facts["automatic"] = {c.name: c.ok for c in screen.checks}
+        grid = screen.ids.stage_box.children[-1]  # the first thing the stage shows
+        for cell in list(reversed(grid.children)):
+            tap(cell)
+        yield lambda: screen.stage == "voice"
+        yield self.frames()
+        self.shot("technician-voice")
+        tap(screen.buttons["heard"])
+        yield lambda: screen.stage == "colours"
+        yield self.frames()
+        self.shot("technician-colours")
+        tap(screen.buttons["clear"])
+        yield lambda: screen.stage == "done"
+        yield self.frames()
+        self.facts["interactive"] = {
+            c.name: c.ok for c in screen.checks if c.level.value == "interactive"
+        }
+        self.facts["technician_message"] = screen.message
+        tap(screen.ids.back)
+        yield self.on("staff")
+        yield self.frames()
+
+
+def tap_at(x: float, y: float) -> None:
+    press(x, y).touch_up()
+
+
+def main() -> None:
+    report_path = Path(sys.argv[1])
+    holder: dict[str, Staff] = {}
+
+    class Recording(Staff):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            holder["driver"] = self
+
+    summary = run_demo(CONFIG, report_path.parent / "staff-out", driver_class=Recording)
+    report = {"summary": summary, **holder["driver"].facts}
+    report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
