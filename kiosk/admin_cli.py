@@ -24,6 +24,7 @@ def cmd_admin_set_pin(args: argparse.Namespace) -> int:
     from kiosk.admin import PinError, set_pin
     from kiosk.cli import EXIT_NO, EXIT_OK, CommandError, load
     from kiosk.core import record_event
+    from kiosk.staff import audit
 
     config = load(args)
     if sys.stdin.isatty():
@@ -37,6 +38,7 @@ def cmd_admin_set_pin(args: argparse.Namespace) -> int:
     except PinError as error:
         raise CommandError(f"{error}; nothing was changed", EXIT_NO) from None
     record_event(config.data_dir, "pin_set", {"by": "kiosk admin set-pin"})
+    audit(config.data_dir, "shell", "pin_set", {})
     print("the staff PIN is set")
     return EXIT_OK
 
@@ -45,10 +47,12 @@ def cmd_admin_unlock(args: argparse.Namespace) -> int:
     from kiosk.admin import unlock
     from kiosk.cli import EXIT_OK, load
     from kiosk.core import record_event
+    from kiosk.staff import audit
 
     config = load(args)
     if unlock(config.data_dir):
         record_event(config.data_dir, "pin_unlocked", {"by": "kiosk admin unlock"})
+        audit(config.data_dir, "shell", "pin_unlocked", {})
         print("the PIN lockout is lifted")
     else:
         print("the PIN was not locked")

@@ -35,7 +35,7 @@ from kiosk.clock import now_local
 from kiosk.config import Config
 from kiosk.core import Kiosk, Refusal
 from kiosk.i18n import N_, Joined, Text, format_clock
-from kiosk.issuing import Issued, issue_documents
+from kiosk.issuing import Issued, issue_documents, reprint
 from kiosk.session import Session, SessionEvent, State
 from kiosk.staff import audit
 from kiosk.trust import NotGenuine, Signer, demo_signer, kiosk_signer
@@ -50,7 +50,7 @@ TICK_S = 0.25
 EXIT_MAINTENANCE = 5  # `kiosk run` exits with it when staff left with the PIN
 KEY_ESCAPE, KEY_F4, KEY_ENTER, KEY_KEYPAD_ENTER, KEY_BACKSPACE = 27, 285, 13, 271, 8
 PRINTER_CHECK_S = 5.0  # a printer's own status, asked this often (and after each job)
-STAFF_SCREENS = ("staff", "staff_items", "staff_settings", "technician")
+STAFF_SCREENS = ("staff", "staff_items", "staff_settings", "staff_queue", "technician")
 TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
 LANGUAGE_AT_IDLE_S = 60.0  # a language chosen at the idle screen, then nobody: back to default
 
@@ -100,6 +100,7 @@ class KioskApp(App):
         self.ignore_touches_until = 0.0
         self.voice_record_to: Path | None = None  # kiosk demo keeps each prompt as a WAV here
         self.exit_status = 0  # EXIT_MAINTENANCE once staff left with the PIN
+        self.refused_config: dict[str, Any] | None = None  # platform configuration staff refused
         self.stopping_on_signal = False  # SIGTERM (a service manager) stops it, cleanly
         self._speaker: Speaker | None = None
         # Printers are used by the printer watch and by printing, both off the UI thread.
@@ -386,6 +387,27 @@ class KioskApp(App):
         """Back to self-service: `logout`, or `timeout` when a staff screen was left open."""
         self._audit(reason, {})
         self.go("idle")
+
+    def reprint(self, number: str, done: Callable[[Any], None]) -> None:
+        """Staff reprint a transaction's documents (kiosk.issuing.reprint), off the UI thread."""
+
+        def work() -> Issued:
+            with self.printer_lock:
+                return reprint(
+                    self.config_,
+                    self.kiosk.outbox,
+                    self.kiosk.catalog,
+                    number,
+                    receipt_printer=self.printers.get(Role.RECEIPT_PRINTER),
+                    certificate_printer=self.printers.get(Role.CERTIFICATE_PRINTER),
+                    signer=None if self.kiosk.certificates_withheld() else self.signer,
+                )
+
+        def finished(result: Any) -> None:
+            self._audit("reprint", {"number": number, "ok": not isinstance(result, Exception)})
+            done(result)
+
+        self.run_in_background(work, finished)
 
     def reconfigure(self, config: Config) -> None:
         """Staff changed settings: in effect from now (kiosk.staff wrote and audited them)."""

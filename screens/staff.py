@@ -26,10 +26,11 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from devices.base import HealthLevel
+from kiosk.config import STAFF_KEYS
 from kiosk.selftest import Check, Report, run_selftest, save
-from kiosk.staff import SettingRefused, change
+from kiosk.staff import SettingRefused, audit, change
 from screens.tokens import T
-from screens.widgets import KButton, KChoice, KSmall
+from screens.widgets import KButton, KChoice, KLabel, KSmall
 
 Builder.load_file(str(Path(__file__).with_name("staff.kv")))
 STAFF_IDLE_S = 120.0
@@ -168,6 +169,148 @@ class StaffSettings(StaffScreen):
             return
         if self.apply(changed):
             app.speaker.volume = int(self.volume)
+
+
+class StaffQueue(StaffScreen):
+    """The outbox as staff need it (what waits, since when, what the platform refused and why),
+    "sync now", reprints of recent transactions, recent events, and configuration the platform
+    offers, to accept or refuse."""
+
+    def enter(self) -> None:
+        super().enter()
+        self.title = "上传队列、事件与平台配置"
+        self.refresh()
+
+    def refresh(self) -> None:
+        app = App.get_running_app()
+        kiosk = app.kiosk
+        self.keep_alive()
+        self.buttons: dict[str, Any] = {}
+        box = self.ids.queue_box
+        box.clear_widgets()
+        status = kiosk.outbox.status()
+        state = kiosk.sync_state
+        online = "在线" if state.online else (f"暂停：{state.paused}" if state.paused else "离线")
+        age = status["oldest_queued_age_s"]
+        box.add_widget(
+            KLabel(
+                text=f"平台：{online}。记录（业务和评价）待上传 {status['queued']} 条"
+                + ("" if age is None else f"，最早一条已等待 {int(age)} 秒")
+                + f"；已上传 {status['accepted']} 条；被退回 {status['rejected']} 条。"
+            )
+        )
+        box.parent.scroll_y = 1  # the newest state from the top
+        self._button(box, "sync_now", "立即上传", self.sync_now)
+        rows = kiosk.outbox.rows()
+        for row in [r for r in rows if r.status == "rejected"][-RECENT:]:
+            box.add_widget(KSmall(text=f"退回 {row.number}：{row.reject_code} {row.reject_reason}"))
+        recent = [r for r in rows if r.kind == "transaction" and r.status != "rejected"][-RECENT:]
+        for row in reversed(recent):
+            self._button(
+                box, f"reprint {row.number}", f"补打 {row.number}", self._reprinter(row.number)
+            )
+        for event in recent_events(app.config_.data_dir):
+            box.add_widget(KSmall(text=event))
+        offered = state.offered_config
+        if offered and dict(offered) != app.refused_config:
+            keys = "、".join(sorted(offered))
+            box.add_widget(KLabel(text=f"平台下发了新配置（{keys}）；本机设置优先，除非您接受。"))
+            self._button(box, "accept", "接受平台配置", lambda: self.decide(True))
+            self._button(box, "refuse", "拒绝平台配置", lambda: self.decide(False))
+
+    def _button(self, box: Any, key: str, words: str, action: Callable[[], None]) -> None:
+        button = KButton(text=words)
+        button.bind(on_release=lambda _b: action())
+        self.buttons[key] = button
+        box.add_widget(button)
+
+    def _reprinter(self, number: str) -> Callable[[], None]:
+        return lambda: self.reprint(number)
+
+    def sync_now(self) -> None:
+        app = App.get_running_app()
+        self.keep_alive()
+        if app.kiosk.link is None:
+            self.message = "本机没有连接平台。"
+            return
+        app.kiosk.link.notify()
+        audit(app.config_.data_dir, "staff", "sync_now", {})
+        self.message = "已通知上传；稍后点“刷新”查看。"
+
+    def reprint(self, number: str) -> None:
+        app = App.get_running_app()
+        self.keep_alive()
+        self.message = f"正在补打 {number}……"
+
+        def done(result: Any) -> None:
+            if isinstance(result, Exception):
+                self.message = f"未能补打：{result}"
+                return
+            printed = "、".join(result.printed) or "无"
+            problems = "；".join(result.problems)
+            self.message = f"已补打 {number}：{printed}" + (f"；{problems}" if problems else "")
+
+        app.reprint(number, done)
+
+    def decide(self, accept: bool) -> None:
+        app = App.get_running_app()
+        offered = dict(app.kiosk.sync_state.offered_config or {})
+        if not accept:
+            app.refused_config = offered
+            audit(app.config_.data_dir, "staff", "config_refused", {"keys": sorted(offered)})
+            self.message = "已拒绝平台配置，本机设置不变。"
+        else:
+            unknown = sorted(k for k in offered if k not in STAFF_KEYS)
+            if unknown:
+                self.message = f"未能接受：{'、'.join(unknown)} 不能在本机更改。"
+                return
+            try:
+                app.reconfigure(change(app.config_, offered, who="platform, accepted by staff"))
+            except SettingRefused as error:
+                self.message = f"未能接受：{error}"
+                return
+            app.refused_config = offered  # in effect now: not offered again
+            self.message = "已接受平台配置，立即生效。"
+        self.refresh()
+
+
+RECENT = 5
+EVENT_WORDS = {
+    "call_staff": "居民呼叫工作人员",
+    "print_failed": "打印失败",
+    "paper_near_end": "打印纸将用完",
+    "rejected": "平台退回业务",
+    "close_refused": "有人试图关闭窗口",
+    "key_refused": "有人按了退出键",
+    "pin_refused": "管理密码错误",
+    "configuration_offered": "平台下发配置",
+}
+
+
+def recent_events(data_dir: Path) -> list[str]:
+    """The latest events for staff, newest first, in words (events hold no personal data)."""
+    import json
+
+    from kiosk.core import EVENTS_FILE
+
+    try:
+        lines = (data_dir / EVENTS_FILE).read_text(encoding="utf-8").splitlines()[-RECENT * 4 :]
+    except OSError:
+        return []
+    shown = []
+    for line in reversed(lines):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        words = EVENT_WORDS.get(str(event.get("kind")))
+        if words:
+            at = str(event.get("at", ""))[11:19]
+            where = f"（{event['screen']}）" if "screen" in event else ""
+            shown.append(f"{at} {words}{where}")
+        if len(shown) == RECENT:
+            break
+    return shown
 
 
 class Technician(StaffScreen):
@@ -315,5 +458,5 @@ CHART = (
 )
 
 
-NAMES = ("staff", "staff_items", "staff_settings", "technician")
-SCREENS = (StaffHome, StaffItems, StaffSettings, Technician)
+NAMES = ("staff", "staff_items", "staff_settings", "staff_queue", "technician")
+SCREENS = (StaffHome, StaffItems, StaffSettings, StaffQueue, Technician)

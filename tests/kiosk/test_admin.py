@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from kiosk.admin import (
     DEMO_PIN,
@@ -17,6 +20,8 @@ from kiosk.admin import (
     unlock,
     verify_pin,
 )
+from kiosk.staff import read_audit
+from tests.kiosk.test_cli import KIOSK
 
 
 def test_a_pin_is_stored_hashed_and_private_and_verified(tmp_path: Path) -> None:
@@ -89,3 +94,37 @@ def test_wrong_pins_lock_out_with_growing_capped_delays_kept_on_disk(tmp_path: P
     assert unlock(tmp_path) is True
     assert check_pin(tmp_path, "246810", demo=False, clock=clock).ok
     assert unlock(tmp_path) is False  # a right PIN cleared the record
+
+
+def test_from_a_shell_the_pin_is_set_tried_locked_and_unlocked_and_never_written(
+    tmp_path: Path,
+) -> None:
+    """The done-when of the staff entry: the PIN is in no file, its hash verifies with argon2,
+    five wrong PINs lock the pad, `kiosk admin unlock` lifts it, and both are audited."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env |= {"HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / "data")}
+
+    def admin(command: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [KIOSK, "--demo", "admin", command],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    assert admin("set-pin", "975310\n").returncode == 0
+    data = tmp_path / "data"
+    PasswordHasher().verify((data / PIN_FILE).read_text(encoding="ascii"), "975310")
+    clock = Clock()
+    tries = [check_pin(data, "111112", demo=True, clock=clock) for _ in range(5)]
+    assert tries[-1].wait_s > 0  # locked
+    assert not check_pin(data, "975310", demo=True, clock=clock).ok  # not even tried
+    done = admin("unlock")
+    assert (done.returncode, done.stdout.strip()) == (0, "the PIN lockout is lifted")
+    assert check_pin(data, "975310", demo=True, clock=clock).ok
+    written = [p for p in data.rglob("*") if p.is_file() and b"975310" in p.read_bytes()]
+    assert written == []
+    assert [a["action"] for a in read_audit(data)] == ["pin_set", "pin_unlocked"]

@@ -269,6 +269,13 @@ def test_paper_out_on_a_real_escpos_driver_then_a_reprint(
 
 
 def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path: Path) -> None:
+    # Two residents came before (their transactions can be reprinted), and the platform pushes
+    # new counter hours (staff may accept them).
+    kiosk = str(Path(sys.executable).with_name("kiosk"))
+    assert run([kiosk, "soak", "--sessions", "2", "--seed", "3"], tmp_path).returncode == 0
+    pushed = tmp_path / "d" / "platform" / "push-config.json"
+    pushed.parent.mkdir(parents=True, exist_ok=True)
+    pushed.write_text(json.dumps({"kiosk.counter_hours": "每天 8:00-20:00"}), encoding="utf-8")
     script = [sys.executable, str(HERE / "ui_staff.py"), str(tmp_path / "staff.json")]
     result = run(script, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -280,6 +287,13 @@ def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path:
     assert report["multiplier_in_effect"] == 2.0
     assert (report["ticket_on_before"], report["ticket_on_after"]) == (True, False)
     assert report["ticket_unavailable"].startswith("暂停办理：工作人员已暂停本事项")
+    # The queue: what the two earlier residents left can be reprinted; the platform's hours
+    # were accepted and are shown at once.
+    assert len(report["reprint_buttons"]) == 2
+    assert report["reprint_message"].startswith("已补打 "), report["reprint_message"]
+    assert report["sync_message"].startswith("已通知上传")
+    assert report["accept_message"] == "已接受平台配置，立即生效。"
+    assert report["counter_hours"] == "每天 8:00-20:00"
     # The technician: the automatic checks, then the three that need a person.
     assert report["automatic"]["platform"] is True
     assert report["automatic"]["outbox"] is True
@@ -301,8 +315,12 @@ def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path:
         ("login", None, None, None),
         ("set", "session.time_multiplier", 1.0, 2.0),
         ("set", "kiosk.items_off", [], ["queue-ticket"]),
+        ("reprint", None, None, None),
+        ("sync_now", None, None, None),
+        ("set", "kiosk.counter_hours", "工作日 8:30-12:00，14:00-17:30", "每天 8:00-20:00"),
         ("logout", None, None, None),
     ]
+    assert lines[5]["who"] == "platform, accepted by staff"
     assert verify_audit(data) is None
     again = load_config(
         None, demo=True, environ={"HOME": str(tmp_path), "KIOSK_DATA_DIR": str(data)}

@@ -94,9 +94,40 @@ class Staff(Driver):
         tap(self.screen.ids.back)
         yield self.on("staff")
         yield self.frames()
+        yield from self.queue()
         yield from self.technician()
         tap(self.screen.ids.logout)
         yield self.on("idle")
+        yield self.frames()
+
+    def queue(self) -> Iterator[Wait | float]:
+        """The queue: a reprint, "sync now", and the platform's offered configuration."""
+        app = self.app
+        yield lambda: app.kiosk.sync_state.offered_config is not None
+        tap(self.screen.ids.queue)
+        yield self.on("staff_queue")
+        yield self.frames()
+        screen = self.screen
+        self.facts["queue_text"] = [str(getattr(w, "text", "")) for w in screen.walk()]
+        reprints = sorted(k for k in screen.buttons if k.startswith("reprint "))
+        self.facts["reprint_buttons"] = reprints
+        screen.ids.queue_box.parent.scroll_to(screen.buttons[reprints[0]], animate=False)
+        yield self.frames()
+        tap(screen.buttons[reprints[0]])
+        yield lambda: screen.message.startswith(("已补打", "未能补打"))
+        self.facts["reprint_message"] = screen.message
+        tap(screen.buttons["sync_now"])
+        yield self.frames()
+        self.facts["sync_message"] = screen.message
+        screen.ids.queue_box.parent.scroll_to(screen.buttons["accept"], animate=False)
+        yield self.frames()
+        tap(screen.buttons["accept"])
+        yield self.frames()
+        self.facts["accept_message"] = screen.message
+        self.facts["counter_hours"] = app.counter_hours
+        self.shot("staff-queue")
+        tap(screen.ids.back)
+        yield self.on("staff")
         yield self.frames()
 
     def technician(self) -> Iterator[Wait | float]:
