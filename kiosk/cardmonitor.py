@@ -46,6 +46,8 @@ class CardMonitor:
     on_refused: Callable[[str], None]
     opener: Callable[[str], CardReader] = _open
     watched: list[Watched] = field(default_factory=list)
+    # Held while the readers are looked at: the self-test takes it to use them in between.
+    lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -61,7 +63,8 @@ class CardMonitor:
 
     def run(self) -> None:
         while not self._stop.is_set():
-            self.poll()
+            with self.lock:
+                self.poll()
             self._stop.wait(POLL_S)
         for w in self.watched:
             if w.reader is not None:

@@ -791,7 +791,19 @@ def _display_ready() -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.selftest import AlreadyRunning, touchscreen_lock
+
     config = load(args)
+    try:
+        # The devices are this process's while it runs: `kiosk selftest` from a shell then
+        # leaves them alone (the technician screen checks them through the running kiosk).
+        with touchscreen_lock(config.data_dir):
+            return _run(args, config)
+    except AlreadyRunning as error:
+        raise CommandError(str(error), EXIT_USAGE) from None
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
     if args.console:
         from kiosk.console import run_console
 

@@ -452,11 +452,11 @@ def _merge_file(
                     f"setting{_suggest(key, declared)}"
                 )
                 continue
-            converted = _convert(value, f.type)
+            converted = convert(value, f.type)
             if converted is None:
                 problems.append(
                     f"{locate.where(section, key)}{section}.{key} = "
-                    f"{_toml_value(value)}: must be {_TYPE_WORDS[str(f.type)]}"
+                    f"{_toml_value(value)}: must be {TYPE_WORDS[str(f.type)]}"
                 )
                 origins[f"{section}.{key}"] = source
                 continue
@@ -464,7 +464,7 @@ def _merge_file(
             origins[f"{section}.{key}"] = source
 
 
-_TYPE_WORDS = {
+TYPE_WORDS = {
     "str": "text in quotes",
     "int": "a whole number",
     "float": "a number",
@@ -473,7 +473,7 @@ _TYPE_WORDS = {
 }
 
 
-def _convert(value: Any, type_name: Any) -> Any:
+def convert(value: Any, type_name: Any) -> Any:
     """The value in the declared type, or None when it cannot be."""
     match str(type_name):
         case "str":

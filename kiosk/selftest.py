@@ -8,21 +8,24 @@ last report is kept in DATA_DIR/selftest.json (no personal data) and goes with t
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from devices.base import HealthLevel, HealthResult, Outcome, Role
+from devices.base import Device, HealthLevel, HealthResult, Outcome, Role
 from devices.errors import DeviceError
 from devices.registry import open_device
 from devices.speaker import Speaker
 from kiosk.config import Config
+from offline_cache.sync import SyncState
 
 REPORT_FILE: Final = "selftest.json"
 LEVELS: Final = (HealthLevel.INTERNAL, HealthLevel.EXTERNAL, HealthLevel.INTERACTIVE)
@@ -82,16 +85,38 @@ class _Timer:
         return round((time.monotonic() - self.started) * 1000)
 
 
+@dataclass(frozen=True)
+class Held:
+    """A device the running touchscreen holds: checked through its own handle, under the lock
+    its other users take (a second handle would interleave bytes with the card monitor's or
+    the printer watch's). None: the touchscreen could not open it (it keeps trying)."""
+
+    device: Device | None
+    lock: AbstractContextManager[Any]
+
+
 def run_selftest(
     config: Config,
     levels: tuple[HealthLevel, ...] = DEFAULT_LEVELS,
     *,
     today: date,
     clock: Callable[[], float] = time.time,
+    held: Mapping[tuple[Role, str], Held] | None = None,
+    platform: SyncState | None = None,
 ) -> Report:
+    """Every check; none stops the others. From a shell while the touchscreen runs, the devices
+    are not touched (they are the touchscreen's: its technician screen checks them); from the
+    touchscreen, `held` gives its devices and `platform` its sync worker's view."""
     checks: list[Check] = []
+    busy = held is None and touchscreen_running(config.data_dir)
     for role, url in _devices(config):
-        checks += _device_checks(role, url, levels)
+        name = f"{ROLE_NAMES[role]} {url}"
+        if busy:
+            checks += [Check(name, level, None, BUSY, 0) for level in levels]
+        elif held is not None and (role, url) in held:
+            checks += _held_checks(name, held[role, url], levels)
+        else:
+            checks += _device_checks(role, url, levels)
     checks += _speaker_checks(config, levels)
     if HealthLevel.INTERACTIVE in levels:
         checks += [
@@ -99,16 +124,59 @@ def run_selftest(
             for name in AT_THE_SCREEN
         ]
     if HealthLevel.INTERNAL in levels:
-        checks += _kiosk_checks(config, today)
+        checks += _kiosk_checks(config, today, platform)
     return Report(checks, clock())
 
 
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+BUSY: Final = "not checked from a shell: the touchscreen is running and holds it (use 设备自检)"
+RUN_LOCK: Final = "run.lock"
+
+
+@contextmanager
+def touchscreen_lock(data_dir: Path) -> Iterator[None]:
+    """Held by `kiosk run` while the touchscreen has the devices."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(data_dir / RUN_LOCK, "a+b") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyRunning(f"another kiosk is already running on {data_dir}") from None
+        yield
+
+
+def touchscreen_running(data_dir: Path) -> bool:
+    try:
+        with open(data_dir / RUN_LOCK, "rb") as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(file, fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
+
+
 def save(config: Config, report: Report) -> Path:
-    """DATA_DIR/selftest.json, written whole (a reader never sees half a report)."""
+    """DATA_DIR/selftest.json, written whole (a reader never sees half a report). A run of some
+    levels keeps the last results of the others: an interactive run alone must not make the
+    heartbeat say that everything passed."""
     from offline_cache.crypto import write_private_file
 
     path = config.data_dir / REPORT_FILE
-    write_private_file(path, json.dumps(report.as_json(), ensure_ascii=False).encode())
+    ran = {(c.name, c.level.value) for c in report.checks}
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))["checks"]
+        kept = [c for c in previous if (c.get("name"), c.get("level")) not in ran]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        kept = []
+    checks = kept + [c.as_json() for c in report.checks]
+    data = {"at": report.at, "ok": all(c.get("ok") is not False for c in checks), "checks": checks}
+    write_private_file(path, json.dumps(data, ensure_ascii=False).encode())
     return path
 
 
@@ -151,21 +219,38 @@ def _device_checks(role: Role, url: str, levels: tuple[HealthLevel, ...]) -> lis
     try:
         device = open_device(url, role)
     except DeviceError as error:
-        return [
-            Check(name, level, False, f"cannot be opened: {error}", timer.ms) for level in levels
-        ]
-    checks = []
+        return _unopened(name, levels, f"cannot be opened: {error}", timer.ms)
     try:
-        for level in levels:
-            timer = _Timer()
-            try:
-                health = device.check_health(level)
-            except DeviceError as error:
-                checks.append(Check(name, level, False, str(error), timer.ms))
-                continue
-            checks.append(_from_health(name, level, health, timer.ms))
+        return _health_checks(name, device, levels)
     finally:
         device.close()
+
+
+def _held_checks(name: str, held: Held, levels: tuple[HealthLevel, ...]) -> list[Check]:
+    with held.lock:
+        if held.device is None:
+            return _unopened(name, levels, "the touchscreen cannot open it (it keeps trying)", 0)
+        return _health_checks(name, held.device, levels)
+
+
+def _unopened(name: str, levels: tuple[HealthLevel, ...], detail: str, ms: int) -> list[Check]:
+    # An interactive check is never "failed" without a person: it is not run.
+    return [
+        Check(name, level, None if level is HealthLevel.INTERACTIVE else False, detail, ms)
+        for level in levels
+    ]
+
+
+def _health_checks(name: str, device: Device, levels: tuple[HealthLevel, ...]) -> list[Check]:
+    checks = []
+    for level in levels:
+        timer = _Timer()
+        try:
+            health = device.check_health(level)
+        except Exception as error:  # noqa: BLE001 - one device's surprise fails its check only
+            checks.append(Check(name, level, False, str(error) or type(error).__name__, timer.ms))
+            continue
+        checks.append(_from_health(name, level, health, timer.ms))
     return checks
 
 
@@ -225,34 +310,50 @@ def _checking(checks: list[Check], name: str) -> Iterator[list[str]]:
     checks.append(Check(name, HealthLevel.INTERNAL, True, found[0], timer.ms))
 
 
-def _kiosk_checks(config: Config, today: date) -> list[Check]:
-    from kiosk.core import Kiosk
+def _kiosk_checks(config: Config, today: date, platform: SyncState | None) -> list[Check]:
+    """What the kiosk stands on. Read-only: the outbox is opened as it is (no purge, no lease
+    recovery: that is the running kiosk's work), and nothing is made where nothing was."""
+    from kiosk.catalog import load_catalog
+    from kiosk.core import OUTBOX_FILE
+    from offline_cache.outbox import Outbox
 
     checks: list[Check] = []
-    kiosk = Kiosk(config, today=lambda: today)  # makes the data folder on a first run
-    try:
-        with _checking(checks, "disk") as found:
-            free_mb = shutil.disk_usage(config.data_dir).free // 2**20
-            floor = config.storage.min_free_mb
-            if free_mb < floor:
-                raise OSError(
-                    f"{free_mb} MB free in {config.data_dir}, below the floor of {floor} MB: "
-                    "the kiosk takes no new transactions; free space or check the queue"
-                )
-            found[0] = f"{free_mb} MB free in {config.data_dir} (floor {floor} MB)"
-        with _checking(checks, "outbox") as found:
-            status = kiosk.outbox.status()
+    with _checking(checks, "disk") as found:
+        if config.demo:
+            config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # demo makes its own
+        if not config.data_dir.is_dir():
+            raise OSError(f"{config.data_dir} does not exist (data_dir): check the setting")
+        free_mb = shutil.disk_usage(config.data_dir).free // 2**20
+        floor = config.storage.min_free_mb
+        if free_mb < floor:
+            raise OSError(
+                f"{free_mb} MB free in {config.data_dir}, below the floor of {floor} MB: "
+                "the kiosk takes no new transactions; free space or check the queue"
+            )
+        found[0] = f"{free_mb} MB free in {config.data_dir} (floor {floor} MB)"
+    outbox: Outbox | None = None
+    with _checking(checks, "outbox") as found:
+        path = config.data_dir / OUTBOX_FILE
+        if not path.exists():
+            found[0] = f"no outbox yet at {path}: nothing was ever queued here"
+        else:
+            outbox = Outbox(path, min_free_bytes=config.storage.min_free_mb * 2**20, create=False)
+            status = outbox.status()
             age = status["oldest_queued_age_s"]
             found[0] = (
-                f"{kiosk.outbox.check()}; queued {status['queued']}, rejected "
-                f"{status['rejected']}"
+                f"{outbox.check()}; queued {status['queued']}, rejected {status['rejected']}"
                 + ("" if age is None else f", the oldest waiting {age:.0f} s")
             )
-        checks += _platform_checks(config, kiosk, today)
-        with _checking(checks, "catalog") as found:
-            found[0] = f"{len(kiosk.catalog.items)} service items load and check"
+    try:
+        if platform is not None:
+            checks += _platform_seen(config, platform)
+        else:
+            checks += _platform_checks(config, outbox, today)
     finally:
-        kiosk.close(sync_timeout_s=2.0)
+        if outbox is not None:
+            outbox.close()
+    with _checking(checks, "catalog") as found:
+        found[0] = f"{len(load_catalog().items)} service items load and check"
     with _checking(checks, "signing key") as found:
         found[0] = _signing_key(config, today)
     with _checking(checks, "fonts") as found:
@@ -266,26 +367,55 @@ def _kiosk_checks(config: Config, today: date) -> list[Check]:
     return checks
 
 
-def _platform_checks(config: Config, kiosk: Any, today: date) -> list[Check]:
+def _platform_seen(config: Config, state: SyncState) -> list[Check]:
+    """The platform as the touchscreen's own sync worker sees it: no second client."""
+    checks: list[Check] = []
+    with _checking(checks, "platform") as found:
+        if state.paused:
+            raise RuntimeError(f"sync is paused: {state.paused}")
+        if not state.online:
+            raise RuntimeError(f"no answer from {config.platform.url}: {state.last_error or '?'}")
+        found[0] = f"{config.platform.url}: enrolled, heartbeats are answered"
+    with _checking(checks, "clock") as found:
+        if state.clock_skew:
+            raise RuntimeError(
+                "this kiosk's clock is off the platform's by more than the limit: set the time "
+                "(timedatectl) and check NTP"
+            )
+        if not state.online:
+            raise RuntimeError("the platform's time is unknown (it did not answer)")
+        found[0] = "within the limit of the platform's time"
+    return checks
+
+
+def _platform_checks(config: Config, outbox: Any, today: date) -> list[Check]:
     """Reachable, enrolled (a signed heartbeat is accepted), and the clock against its time."""
+    from importlib.metadata import version
+
     from kiosk.platform import PlatformLink
     from offline_cache.client import MAX_SKEW_S
+    from offline_cache.outbox import Outbox
 
     checks: list[Check] = []
-    link = PlatformLink(config, kiosk.outbox, today=today)
+    link: PlatformLink | None = None
+    spare = tempfile.TemporaryDirectory(prefix="kiosk-selftest-")
+    spares: list[Outbox] = []
+    with _checking(checks, "platform") as found:
+        # The link needs an outbox to report on: an empty one when this kiosk has none yet.
+        box = outbox or Outbox(Path(spare.name) / "outbox.sqlite3", min_free_bytes=0)
+        if box is not outbox:
+            spares.append(box)
+        link = PlatformLink(config, box, today=today)
+        if link.worker is None:
+            raise RuntimeError(link.problem or "sync is off")
+        link.client.enrol()
+        report = {"version": version("community-kiosk"), "queue": _queue(box.status())}
+        summary = last_summary(config.data_dir)
+        link.client.heartbeat(report | ({"selftest": summary} if summary else {}))
+        found[0] = f"{link.client.url}: enrolled, a signed heartbeat was accepted"
     try:
-        with _checking(checks, "platform") as found:
-            if link.worker is None:
-                raise RuntimeError(link.problem or "sync is off")
-            link.client.enrol()
-            summary = last_summary(config.data_dir)
-            link.client.heartbeat(
-                {"version": "", "queue": _queue(kiosk.outbox.status())}
-                | ({"selftest": summary} if summary else {})
-            )
-            found[0] = f"{link.client.url}: enrolled, a signed heartbeat was accepted"
         with _checking(checks, "clock") as found:
-            skew = link.client.last_skew_s if link.worker is not None else None
+            skew = link.client.last_skew_s if link is not None and link.worker is not None else None
             if skew is None:
                 raise RuntimeError("the platform's time is unknown (it did not answer)")
             if abs(skew) > MAX_SKEW_S:
@@ -295,7 +425,11 @@ def _platform_checks(config: Config, kiosk: Any, today: date) -> list[Check]:
                 )
             found[0] = f"{skew:+.1f} s from the platform's time"
     finally:
-        link.close(timeout_s=2.0)
+        if link is not None:
+            link.close(timeout_s=2.0)
+        for box in spares:
+            box.close()
+        spare.cleanup()
     return checks
 
 

@@ -34,6 +34,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     from kiosk.clock import today_local
     from kiosk.core import record_event
     from kiosk.selftest import DEFAULT_LEVELS, run_selftest, save
+    from kiosk.staff import audit
 
     config = load(args)
     levels = (
@@ -44,6 +45,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     report = run_selftest(config, levels, today=today_local())
     save(config, report)  # the next heartbeat carries its summary
     record_event(config.data_dir, "selftest", {"ok": report.ok, "failed": report.failed})
+    audit(config.data_dir, "shell", "selftest", {"ok": report.ok, "failed": report.failed})
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False, indent=1))
     else:

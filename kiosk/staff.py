@@ -10,17 +10,18 @@ shows (`verify_audit`).
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 from kiosk.clock import now_local
-from kiosk.config import SECTIONS, STAFF_FILE, STAFF_KEYS, Config
+from kiosk.config import SECTIONS, STAFF_FILE, STAFF_KEYS, TYPE_WORDS, Config, convert
 
 AUDIT_FILE: Final = "admin/audit.jsonl"
 GENESIS: Final = "0" * 64
@@ -31,59 +32,75 @@ class SettingRefused(ValueError):
 
 
 def change(config: Config, changes: Mapping[str, Any], *, who: str = "staff") -> Config:
-    """Apply `changes` ({"session.time_multiplier": 2.0, ...}): each checked as the
-    configuration checks it, then written and audited. Returns the configuration in effect."""
-    updated = config
-    for name, value in changes.items():
+    """Apply `changes` ({"session.time_multiplier": 2.0, ...}): each converted and checked as
+    the configuration file's values are, then audited, then written. Nothing is written when
+    any value is refused or the audit log cannot take the lines. Returns the configuration in
+    effect."""
+    updated, converted = config, {}
+    for name, raw in changes.items():
         if name not in STAFF_KEYS:
             raise SettingRefused(f"{name} is not a setting staff change here")
         section, key = name.split(".")
         field = next(f for f in dataclasses.fields(SECTIONS[section]) if f.name == key)
+        value = convert(list(raw) if isinstance(raw, list | tuple) else raw, field.type)
+        if value is None:
+            raise SettingRefused(f"{name}: must be {TYPE_WORDS[str(field.type)]}")
         for check in field.metadata["checks"]:
             problem = check(value)
             if problem:
                 raise SettingRefused(f"{name}: {problem}")
+        converted[name] = value
         part = dataclasses.replace(getattr(updated, section), **{key: value})
         updated = dataclasses.replace(updated, **{section: part})
+    lines = []
+    for name, value in converted.items():
+        section, key = name.split(".")
+        before = getattr(getattr(config, section), key)
+        if before != value:
+            lines.append({"setting": name, "before": _plain(before), "after": _plain(value)})
+    if not lines:
+        return config
+    audit_many(config.data_dir, who, "set", lines)  # the record first: then the setting
     staff = _read(config.data_dir)
-    for name, value in changes.items():
+    for name, value in converted.items():
         section, key = name.split(".")
-        staff.setdefault(section, {})[key] = value
+        staff.setdefault(section, {})[key] = _plain(value)
     _write(config.data_dir, staff)
-    for name, value in changes.items():
-        section, key = name.split(".")
-        audit(
-            config.data_dir,
-            who,
-            "set",
-            {
-                "setting": name,
-                "before": _plain(getattr(getattr(config, section), key)),
-                "after": _plain(value),
-            },
-        )
     return updated
 
 
 def audit(data_dir: Path, who: str, action: str, what: Mapping[str, Any]) -> None:
     """Append one line: never personal data (settings, item codes, device URLs)."""
+    audit_many(data_dir, who, action, [what])
+
+
+def audit_many(data_dir: Path, who: str, action: str, whats: Sequence[Mapping[str, Any]]) -> None:
+    """Append lines in one write, under a lock that other processes (a shell's `kiosk admin`)
+    take too, so that the chain of hashes never forks."""
     path = data_dir / AUDIT_FILE
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    previous = _last_hash(path)
-    line = {
-        "at": now_local().isoformat(timespec="seconds"),
-        "who": who,
-        "action": action,
-        **what,
-        "prev": previous,
-    }
-    data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, data)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        previous = _last_hash(path)
+        data = b""
+        for what in whats:
+            line = {
+                "at": now_local().isoformat(timespec="seconds"),
+                "who": who,
+                "action": action,
+                **what,
+                "prev": previous,
+            }
+            raw = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode()
+            previous = hashlib.sha256(raw).hexdigest()
+            data += raw
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
-        os.close(fd)
+        os.close(fd)  # and the lock with it
 
 
 def read_audit(data_dir: Path) -> list[dict[str, Any]]:

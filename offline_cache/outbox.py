@@ -546,6 +546,15 @@ class Outbox:
         with self._lock, _translated("list rows"):
             return [_row(r) for r in self._db.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY id")]  # noqa: S608
 
+    def latest(self, limit: int) -> list[Row]:
+        """The newest rows, oldest first (a staff screen's view: it must not read them all)."""
+        with self._lock, _translated("list rows"):
+            found = self._db.execute(
+                f"SELECT {_COLUMNS} FROM outbox ORDER BY id DESC LIMIT ?",  # noqa: S608
+                (limit,),
+            )
+            return [_row(r) for r in reversed(list(found))]
+
     def status(self) -> dict[str, Any]:
         with self._lock, _translated("count rows"):
             counts = dict.fromkeys(STATUSES, 0)

@@ -36,6 +36,7 @@ from kiosk.config import Config
 from kiosk.core import Kiosk, Refusal
 from kiosk.i18n import N_, Joined, Text, format_clock
 from kiosk.issuing import Issued, issue_documents, reprint
+from kiosk.selftest import Held
 from kiosk.session import Session, SessionEvent, State
 from kiosk.staff import audit
 from kiosk.trust import NotGenuine, Signer, demo_signer, kiosk_signer
@@ -374,18 +375,18 @@ class KioskApp(App):
         """Staff chose to stop the touchscreen into maintenance mode (exit status 5)."""
         self.exit_status = EXIT_MAINTENANCE
         self.note("maintenance", {"screen": self.manager.current})
-        self._audit("maintenance", {})
+        self.audit_action("maintenance", {})
         self.stop()
 
     # --- staff ----------------------------------------------------------------------------------
     def staff_enter(self) -> None:
         """The staff PIN was right."""
-        self._audit("login", {})
+        self.audit_action("login", {})
         self.go("staff")
 
     def staff_leave(self, reason: str) -> None:
         """Back to self-service: `logout`, or `timeout` when a staff screen was left open."""
-        self._audit(reason, {})
+        self.audit_action(reason, {})
         self.go("idle")
 
     def reprint(self, number: str, done: Callable[[Any], None]) -> None:
@@ -404,22 +405,45 @@ class KioskApp(App):
                 )
 
         def finished(result: Any) -> None:
-            self._audit("reprint", {"number": number, "ok": not isinstance(result, Exception)})
+            self.audit_action(
+                "reprint", {"number": number, "ok": not isinstance(result, Exception)}
+            )
             done(result)
 
         self.run_in_background(work, finished)
+
+    def selftest_held(self) -> dict[tuple[Role, str], Held]:
+        """The devices this touchscreen holds, for the technician's self-test to use in turn
+        with the card monitor and the printer watch (never through a second handle)."""
+        held = {
+            (Role.READER, w.url): Held(w.reader, self.monitor.lock) for w in self.monitor.watched
+        }
+        devices = self.config_.devices
+        for role, url in (
+            (Role.RECEIPT_PRINTER, devices.receipt_printer),
+            (Role.CERTIFICATE_PRINTER, devices.certificate_printer),
+        ):
+            if url:
+                held[role, url] = Held(self.printers.get(role), self.printer_lock)
+        return held
 
     def reconfigure(self, config: Config) -> None:
         """Staff changed settings: in effect from now (kiosk.staff wrote and audited them)."""
         self.config_ = config
         self.kiosk.reconfigure(config)
         self.counter_hours = config.kiosk.counter_hours
+        if self._speaker is not None:
+            self._speaker.volume = config.voice.volume
+            self._speaker.play = config.voice.enabled and self.voice_record_to is None
 
-    def _audit(self, action: str, what: dict[str, Any]) -> None:
+    def audit_action(self, action: str, what: dict[str, Any]) -> None:
+        """A staff action into the audit log. A log that cannot be written (a full disk) must
+        not take the touchscreen down: it is said in the kiosk's log and events instead."""
         try:
             audit(self.config_.data_dir, "staff", action, what)
-        except OSError:
-            log.exception("could not write the audit log (%s)", action)
+        except OSError as error:
+            log.error("could not write the audit log (%s): %s", action, error)
+            self.note("audit_failed", {"action": action})
 
     # --- voice ----------------------------------------------------------------------------------
     def speak_current(self) -> None:

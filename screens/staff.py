@@ -9,6 +9,7 @@ screen (and the audit log says so): a staff session never stays open in a public
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -26,14 +27,16 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from devices.base import HealthLevel
+from devices.speaker import SpeechUnavailable
 from kiosk.config import STAFF_KEYS
 from kiosk.selftest import Check, Report, run_selftest, save
-from kiosk.staff import SettingRefused, audit, change
+from kiosk.staff import SettingRefused, change
 from screens.tokens import T
 from screens.widgets import KButton, KChoice, KLabel, KSmall
 
 Builder.load_file(str(Path(__file__).with_name("staff.kv")))
 STAFF_IDLE_S = 120.0
+AUTOMATIC = (HealthLevel.INTERNAL, HealthLevel.EXTERNAL)
 GRID_COLS, GRID_ROWS = 3, 4  # the touch grid covers the panel's lower two thirds
 MARKS = {True: "✓", False: "✗", None: "–"}
 
@@ -143,6 +146,8 @@ class StaffSettings(StaffScreen):
         self.multiplier = config.session.time_multiplier
         self.step_s = config.session.step_timeout_s
         self.volume = config.voice.volume
+        self.ids.voice_on.state = "down" if config.voice.enabled else "normal"
+        self.ids.elderly.state = "down" if config.display.elderly_mode else "normal"
 
     def step(self, what: str, delta: float) -> None:
         self.keep_alive()
@@ -167,8 +172,14 @@ class StaffSettings(StaffScreen):
         if not changed:
             self.message = "没有更改。"
             return
-        if self.apply(changed):
-            app.speaker.volume = int(self.volume)
+        self.apply(changed)  # the speaker follows through App.reconfigure
+
+    def toggle(self, name: str, button: Any) -> None:
+        """Voice on or off (at once); 长辈模式 (the larger sizes: from the next start, since
+        every screen is laid out with them)."""
+        on = button.state == "down"
+        if self.apply({name: on}) and name == "display.elderly_mode":
+            self.message = "已保存；长辈模式的更改在自助机下次启动时生效。"
 
 
 class StaffQueue(StaffScreen):
@@ -201,7 +212,7 @@ class StaffQueue(StaffScreen):
         )
         box.parent.scroll_y = 1  # the newest state from the top
         self._button(box, "sync_now", "立即上传", self.sync_now)
-        rows = kiosk.outbox.rows()
+        rows = kiosk.outbox.latest(200)
         for row in [r for r in rows if r.status == "rejected"][-RECENT:]:
             box.add_widget(KSmall(text=f"退回 {row.number}：{row.reject_code} {row.reject_reason}"))
         recent = [r for r in rows if r.kind == "transaction" and r.status != "rejected"][-RECENT:]
@@ -212,9 +223,10 @@ class StaffQueue(StaffScreen):
         for event in recent_events(app.config_.data_dir):
             box.add_widget(KSmall(text=event))
         offered = state.offered_config
-        if offered and dict(offered) != app.refused_config:
-            keys = "、".join(sorted(offered))
-            box.add_widget(KLabel(text=f"平台下发了新配置（{keys}）；本机设置优先，除非您接受。"))
+        self.offered = dict(offered or {})  # what is shown is what is accepted
+        if offered and self.offered != app.refused_config:
+            shown = "；".join(f"{k} = {v}" for k, v in sorted(self.offered.items()))
+            box.add_widget(KLabel(text=f"平台下发了新配置：{shown}。本机设置优先，除非您接受。"))
             self._button(box, "accept", "接受平台配置", lambda: self.decide(True))
             self._button(box, "refuse", "拒绝平台配置", lambda: self.decide(False))
 
@@ -234,7 +246,7 @@ class StaffQueue(StaffScreen):
             self.message = "本机没有连接平台。"
             return
         app.kiosk.link.notify()
-        audit(app.config_.data_dir, "staff", "sync_now", {})
+        app.audit_action("sync_now", {})
         self.message = "已通知上传；稍后点“刷新”查看。"
 
     def reprint(self, number: str) -> None:
@@ -254,10 +266,10 @@ class StaffQueue(StaffScreen):
 
     def decide(self, accept: bool) -> None:
         app = App.get_running_app()
-        offered = dict(app.kiosk.sync_state.offered_config or {})
+        offered = self.offered
         if not accept:
             app.refused_config = offered
-            audit(app.config_.data_dir, "staff", "config_refused", {"keys": sorted(offered)})
+            app.audit_action("config_refused", {"keys": sorted(offered)})
             self.message = "已拒绝平台配置，本机设置不变。"
         else:
             unknown = sorted(k for k in offered if k not in STAFF_KEYS)
@@ -266,7 +278,7 @@ class StaffQueue(StaffScreen):
                 return
             try:
                 app.reconfigure(change(app.config_, offered, who="platform, accepted by staff"))
-            except SettingRefused as error:
+            except (SettingRefused, OSError) as error:
                 self.message = f"未能接受：{error}"
                 return
             app.refused_config = offered  # in effect now: not offered again
@@ -284,6 +296,10 @@ EVENT_WORDS = {
     "key_refused": "有人按了退出键",
     "pin_refused": "管理密码错误",
     "configuration_offered": "平台下发配置",
+    "sync_paused": "数据上传暂停",
+    "platform_key_changed": "平台密钥变更",
+    "audit_failed": "审计日志无法写入",
+    "selftest": "设备自检",
 }
 
 
@@ -331,18 +347,35 @@ class Technician(StaffScreen):
         self._stage("")
         self.message = "正在检查设备……"
         self.running = True
+        self._run += 1
+        run = self._run
         app = App.get_running_app()
         config, today = app.config_, app.kiosk.today()
+        held, platform = app.selftest_held(), app.kiosk.sync_state
 
         def work() -> None:
-            report = run_selftest(config, (HealthLevel.INTERNAL, HealthLevel.EXTERNAL), today=today)
-            Clock.schedule_once(lambda _dt: self._automatic_done(report))
+            try:
+                report = run_selftest(config, AUTOMATIC, today=today, held=held, platform=platform)
+            except Exception as error:  # noqa: BLE001 - said on the screen, not a dead thread
+                failed = Check("self-test", HealthLevel.INTERNAL, False, str(error), 0)
+                report = Report([failed], time.time())
+            Clock.schedule_once(lambda _dt: self._automatic_done(report, run))
 
         threading.Thread(target=work, name="selftest", daemon=True).start()
+        Clock.schedule_interval(self._still_running, 20)
 
-    def _automatic_done(self, report: Report) -> None:
+    _run = 0  # each entry starts a run; a late answer of an earlier one is dropped
+
+    def _still_running(self, _dt: float) -> bool:
+        self.keep_alive()  # the staff time-out does not count while devices are checked
+        return bool(self.running)
+
+    def _automatic_done(self, report: Report, run: int) -> None:
+        if run != self._run or App.get_running_app().manager.current != self.name:
+            return
         self.running = False
         self.checks = list(report.checks)
+        save(App.get_running_app().config_, report)  # kept even if the person steps away now
         self._show()
         self._stage("grid")
 
@@ -413,8 +446,19 @@ class Technician(StaffScreen):
         self._stage("voice")
 
     def play_sample(self) -> None:
+        """Played whatever voice.enabled says (this is the check of the speaker itself), at the
+        configured volume, on a worker thread."""
+        app = App.get_running_app()
         self.keep_alive()
-        App.get_running_app().speaker.say("selftest", "自助机语音测试。请确认您听到了这句话。")
+        if app.config_.voice.volume == 0:
+            self.message = "语音音量为 0，请先在“办理时限与音量”中调高。"
+        speaker = app.speaker
+
+        def play() -> None:
+            with contextlib.suppress(SpeechUnavailable):
+                speaker.play_once(speaker.synthesize("自助机语音测试。请确认您听到了这句话。"))
+
+        threading.Thread(target=play, name="voice-sample", daemon=True).start()
 
     def heard(self, answer: bool) -> None:
         detail = (
@@ -437,6 +481,7 @@ class Technician(StaffScreen):
         self._stage("done")
         report = Report(self.checks, time.time())
         save(App.get_running_app().config_, report)  # the next heartbeat carries it
+        App.get_running_app().audit_action("selftest", {"ok": report.ok, "failed": report.failed})
         self.message = (
             "自检完成：全部通过。" if report.ok else f"自检完成，未通过：{'、'.join(report.failed)}"
         )

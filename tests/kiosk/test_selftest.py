@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.core import Kiosk
-from kiosk.selftest import REPORT_FILE, last_summary
+from kiosk.selftest import REPORT_FILE, last_summary, touchscreen_lock
 from kiosk.soak import run_soak
 from offline_cache import platform_server
 from tests.kiosk.test_cli import kiosk
@@ -156,3 +156,38 @@ def test_an_outbox_whose_key_was_replaced_fails_the_outbox_check(tmp_path: Path)
     (outbox,) = [c for c in report["checks"] if c["name"] == "outbox"]
     assert outbox["ok"] is False
     assert "key" in outbox["detail"]
+
+
+def test_a_run_of_one_level_keeps_what_the_others_found(tmp_path: Path) -> None:
+    code, _ = selftest(tmp_path, KIOSK_RECEIPT_PRINTER="escpos+tcp://127.0.0.1:9")
+    assert code == 1
+    code, _ = selftest(tmp_path, "--level", "interactive")
+    assert code == 0  # nothing that ran failed...
+    summary = last_summary(tmp_path / "data")
+    assert summary is not None
+    assert summary["ok"] is False  # ...but the heartbeat still says what is broken
+    assert summary["failed"] == ["receipt printer escpos+tcp://127.0.0.1:9"]
+
+
+def test_a_broken_outbox_fails_its_check_and_the_others_still_run(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "outbox.sqlite3").write_bytes(b"this is not a database" * 100)
+    code, report = selftest(tmp_path, "--level", "internal")
+    assert code == 1
+    by_name = {c["name"]: c for c in report["checks"]}
+    assert by_name["outbox"]["ok"] is False
+    assert by_name["outbox"]["detail"]
+    assert by_name["catalog"]["ok"] is True
+    assert by_name["reader sim://"]["ok"] is True
+
+
+def test_from_a_shell_the_devices_of_a_running_touchscreen_are_left_alone(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with touchscreen_lock(data):  # as `kiosk run` holds it
+        code, report = selftest(tmp_path, "--level", "internal")
+    assert code == 0
+    devices = [c for c in report["checks"] if c["name"].startswith(("reader ", "receipt "))]
+    assert devices
+    assert {c["ok"] for c in devices} == {None}
+    assert all("the touchscreen is running" in c["detail"] for c in devices)

@@ -97,3 +97,38 @@ def test_an_item_staff_turned_off_is_unavailable_and_says_where_to_go(tmp_path: 
         assert kiosk.limits.step_s == 300.0
     finally:
         kiosk.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("session.step_timeout_s", 300.0, "a whole number"),
+        ("voice.enabled", 1, "true or false"),
+        ("display.elderly_mode", "no", "true or false"),
+        ("session.time_multiplier", "2", "a number"),
+        ("voice.volume", True, "a whole number"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_as_the_file_would_refuse_it(
+    tmp_path: Path, name: str, value: object, words: str
+) -> None:
+    # A wrong type written to staff.toml would stop the next start: it never gets there.
+    config = demo_config(tmp_path)
+    with pytest.raises(SettingRefused, match=words):
+        change(config, {name: value})
+    assert not (tmp_path / "data" / "admin" / "staff.toml").exists()
+
+
+def test_a_change_to_the_same_value_writes_and_audits_nothing(tmp_path: Path) -> None:
+    config = demo_config(tmp_path)
+    assert change(config, {"voice.volume": config.voice.volume}) is config
+    assert read_audit(tmp_path / "data") == []
+
+
+def test_without_its_audit_line_a_change_is_not_made(tmp_path: Path) -> None:
+    config = demo_config(tmp_path)
+    (tmp_path / "data" / AUDIT_FILE).mkdir(parents=True)  # the log cannot be appended to
+    with pytest.raises(IsADirectoryError):
+        change(config, {"voice.volume": 40})
+    assert not (tmp_path / "data" / "admin" / "staff.toml").exists()
+    assert demo_config(tmp_path).voice.volume == config.voice.volume

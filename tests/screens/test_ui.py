@@ -318,8 +318,10 @@ def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path:
         ("reprint", None, None, None),
         ("sync_now", None, None, None),
         ("set", "kiosk.counter_hours", "工作日 8:30-12:00，14:00-17:30", "每天 8:00-20:00"),
+        ("selftest", None, None, None),
         ("logout", None, None, None),
     ]
+    assert lines[6]["ok"] is True
     assert lines[5]["who"] == "platform, accepted by staff"
     assert verify_audit(data) is None
     again = load_config(
