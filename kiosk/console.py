@@ -40,8 +40,8 @@ class DeviceReport:
     device: Device | None = None
 
 
-def check_devices(config: Config) -> list[DeviceReport]:
-    """Open each configured device and run its internal (side-effect-free) check."""
+def configured_devices(config: Config) -> list[tuple[Role, str]]:
+    """Every reader and printer the configuration names, with its role."""
     wanted = [(Role.READER, url) for url in config.devices.readers]
     wanted += [
         (role, url)
@@ -51,8 +51,13 @@ def check_devices(config: Config) -> list[DeviceReport]:
         )
         if url
     ]
+    return wanted
+
+
+def check_devices(config: Config) -> list[DeviceReport]:
+    """Open each configured device and run its internal (side-effect-free) check."""
     reports = []
-    for role, url in wanted:
+    for role, url in configured_devices(config):
         try:
             device = open_device(url, role)
         except DeviceError as error:

@@ -25,6 +25,7 @@ from devices.errors import DeviceError
 from devices.registry import open_device
 from devices.speaker import Speaker
 from kiosk.config import Config
+from kiosk.console import configured_devices
 from offline_cache.sync import SyncState
 
 REPORT_FILE: Final = "selftest.json"
@@ -109,7 +110,7 @@ def run_selftest(
     touchscreen, `held` gives its devices and `platform` its sync worker's view."""
     checks: list[Check] = []
     busy = held is None and touchscreen_running(config.data_dir)
-    for role, url in _devices(config):
+    for role, url in configured_devices(config):
         name = f"{ROLE_NAMES[role]} {url}"
         if busy:
             checks += [Check(name, level, None, BUSY, 0) for level in levels]
@@ -195,19 +196,6 @@ def last_summary(data_dir: Path) -> dict[str, Any] | None:
 
 
 # --- devices -------------------------------------------------------------------------------------
-def _devices(config: Config) -> list[tuple[Role, str]]:
-    wanted = [(Role.READER, url) for url in config.devices.readers]
-    wanted += [
-        (role, url)
-        for role, url in (
-            (Role.RECEIPT_PRINTER, config.devices.receipt_printer),
-            (Role.CERTIFICATE_PRINTER, config.devices.certificate_printer),
-        )
-        if url
-    ]
-    return wanted
-
-
 def _from_health(name: str, level: HealthLevel, health: HealthResult, ms: int) -> Check:
     ok = {Outcome.PASSED: True, Outcome.FAILED: False, Outcome.NOT_RUN: None}[health.outcome]
     return Check(name, level, ok, health.summary, ms)
