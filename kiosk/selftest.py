@@ -181,6 +181,31 @@ def save(config: Config, report: Report) -> Path:
     return path
 
 
+def report_slip(config: Config, report: Report) -> bytes:
+    """The report on the receipt printer (ESC/POS), for the technician's job sheet: when,
+    which kiosk, and each check in a line. Device URLs and reasons only: nothing personal."""
+    from datetime import datetime
+
+    from kiosk.clock import SHANGHAI
+    from kiosk.documents.receipt import Line, Receipt, render_escpos
+
+    words = {True: "通过", False: "失败", None: "未做"}
+    at = datetime.fromtimestamp(report.at, SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    lines = [
+        Line("自助机自检报告", "title", "center"),
+        Line(f"{config.kiosk.id} · {at}", align="center"),
+        Line("", "rule"),
+    ]
+    for check in report.checks:
+        lines.append(Line(f"[{words[check.ok]}] {check.name} ({check.level.value})", "heading"))
+        lines.append(Line(check.detail))
+    lines += [
+        Line("", "rule"),
+        Line("结论：全部通过" if report.ok else f"结论：{len(report.failed)} 项未通过", "heading"),
+    ]
+    return render_escpos(Receipt("SELFTEST", tuple(lines)), 58)  # as the receipts (issuing)
+
+
 def last_summary(data_dir: Path) -> dict[str, Any] | None:
     """What the heartbeat carries of the last self-test: when, whether it passed, what failed."""
     try:
@@ -346,6 +371,13 @@ def _kiosk_checks(config: Config, today: date, platform: SyncState | None) -> li
         found[0] = _signing_key(config, today)
     with _checking(checks, "fonts") as found:
         found[0] = _fonts()
+    with _checking(checks, "audit log") as found:
+        from kiosk.staff import read_audit, verify_audit
+
+        broken = verify_audit(config.data_dir)
+        if broken:
+            raise RuntimeError(f"the staff audit log was altered: {broken}")
+        found[0] = f"{len(read_audit(config.data_dir))} lines, each following the one before"
     with _checking(checks, "languages") as found:
         from kiosk.i18n import LANGUAGES, catalog
 

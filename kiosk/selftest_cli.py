@@ -26,6 +26,11 @@ def add_selftest_command(commands: Any) -> None:
         "and external",
     )
     selftest.add_argument("--json", action="store_true", help="the report as JSON")
+    selftest.add_argument(
+        "--print",
+        action="store_true",
+        help="also print the report on the receipt printer (not while the touchscreen runs)",
+    )
     selftest.set_defaults(handler=cmd_selftest)
 
 
@@ -56,4 +61,28 @@ def cmd_selftest(args: argparse.Namespace) -> int:
             f"{sum(1 for c in ran if c.ok)} of {len(ran)} checks that ran passed"
             + (f"; failed: {', '.join(report.failed)}" if report.failed else "")
         )
+    if args.print:
+        _print(config, report)
     return EXIT_OK if report.ok else EXIT_NO
+
+
+def _print(config: Any, report: Any) -> None:
+    from devices.base import PrintJob, Role
+    from devices.errors import DeviceError
+    from devices.registry import open_printer
+    from kiosk.cli import EXIT_DEVICE, CommandError
+    from kiosk.selftest import report_slip, touchscreen_running
+
+    if not config.devices.receipt_printer:
+        raise CommandError("there is no receipt printer to print the report on", EXIT_DEVICE)
+    if touchscreen_running(config.data_dir):
+        raise CommandError(
+            "the touchscreen is running and holds the receipt printer: the report is in "
+            f"{config.data_dir}/selftest.json",
+            EXIT_DEVICE,
+        )
+    try:
+        with open_printer(config.devices.receipt_printer, Role.RECEIPT_PRINTER) as printer:
+            printer.print_job(PrintJob(printer.accepts, report_slip(config, report), "SELFTEST"))
+    except DeviceError as error:
+        raise CommandError(f"the report was not printed: {error}", EXIT_DEVICE) from None

@@ -103,6 +103,26 @@ def audit_many(data_dir: Path, who: str, action: str, whats: Sequence[Mapping[st
         os.close(fd)  # and the lock with it
 
 
+REFUSED_FILE: Final = "admin/refused-config.json"
+
+
+def refuse_offer(data_dir: Path, offered: Mapping[str, Any]) -> None:
+    """Staff refused configuration the platform offered: it is not offered again (across
+    restarts) until the platform offers something else."""
+    from offline_cache.crypto import write_private_file
+
+    audit(data_dir, "staff", "config_refused", {"offered": dict(offered)})
+    write_private_file(data_dir / REFUSED_FILE, json.dumps(dict(offered)).encode())
+
+
+def refused_offer(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads((data_dir / REFUSED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def read_audit(data_dir: Path) -> list[dict[str, Any]]:
     path = data_dir / AUDIT_FILE
     if not path.exists():

@@ -38,7 +38,7 @@ from kiosk.i18n import N_, Joined, Text, format_clock
 from kiosk.issuing import Issued, issue_documents, reprint
 from kiosk.selftest import Held
 from kiosk.session import Session, SessionEvent, State
-from kiosk.staff import audit
+from kiosk.staff import audit, refused_offer
 from kiosk.trust import NotGenuine, Signer, demo_signer, kiosk_signer
 from screens.i18n import _, tr
 from screens.tokens import FONT, FONT_BOLD, T, rgba
@@ -101,7 +101,8 @@ class KioskApp(App):
         self.ignore_touches_until = 0.0
         self.voice_record_to: Path | None = None  # kiosk demo keeps each prompt as a WAV here
         self.exit_status = 0  # EXIT_MAINTENANCE once staff left with the PIN
-        self.refused_config: dict[str, Any] | None = None  # platform configuration staff refused
+        # Platform configuration staff refused: not offered again until it changes.
+        self.refused_config: dict[str, Any] | None = refused_offer(config.data_dir)
         self.stopping_on_signal = False  # SIGTERM (a service manager) stops it, cleanly
         self._speaker: Speaker | None = None
         # Printers are used by the printer watch and by printing, both off the UI thread.

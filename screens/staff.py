@@ -30,7 +30,7 @@ from devices.base import HealthLevel
 from devices.speaker import SpeechUnavailable
 from kiosk.config import STAFF_KEYS
 from kiosk.selftest import Check, Report, run_selftest, save
-from kiosk.staff import SettingRefused, change
+from kiosk.staff import SettingRefused, change, refuse_offer
 from screens.tokens import T
 from screens.widgets import KButton, KChoice, KLabel, KSmall
 
@@ -268,8 +268,12 @@ class StaffQueue(StaffScreen):
         app = App.get_running_app()
         offered = self.offered
         if not accept:
+            try:
+                refuse_offer(app.config_.data_dir, offered)
+            except OSError as error:
+                self.message = f"未能记录拒绝：{error}"
+                return
             app.refused_config = offered
-            app.audit_action("config_refused", {"keys": sorted(offered)})
             self.message = "已拒绝平台配置，本机设置不变。"
         else:
             unknown = sorted(k for k in offered if k not in STAFF_KEYS)

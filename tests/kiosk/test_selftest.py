@@ -191,3 +191,40 @@ def test_from_a_shell_the_devices_of_a_running_touchscreen_are_left_alone(tmp_pa
     assert devices
     assert {c["ok"] for c in devices} == {None}
     assert all("the touchscreen is running" in c["detail"] for c in devices)
+
+
+def test_the_report_prints_on_the_receipt_printer(tmp_path: Path) -> None:
+    slip = tmp_path / "slip.bin"
+    done = kiosk(
+        "--demo",
+        "selftest",
+        "--level",
+        "internal",
+        "--print",
+        env={
+            "HOME": str(tmp_path),
+            "KIOSK_DATA_DIR": str(tmp_path / "data"),
+            "KIOSK_RECEIPT_PRINTER": f"escpos+file://{slip}",
+        },
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    printed = slip.read_bytes()
+    assert "自助机自检报告".encode("gb18030") in printed
+    assert "[通过] catalog (internal)".encode("gb18030") in printed
+    assert "结论：全部通过".encode("gb18030") in printed
+    assert printed.endswith(b"\x1bd\x04\x1dV\x01")  # fed past the cutter, then cut
+
+
+def test_an_altered_audit_log_fails_its_check(tmp_path: Path) -> None:
+    from kiosk.staff import AUDIT_FILE, audit
+
+    data = tmp_path / "data"
+    audit(data, "staff", "login", {})
+    audit(data, "staff", "logout", {})
+    log = data / AUDIT_FILE
+    log.write_text(log.read_text(encoding="utf-8").splitlines()[1] + "\n", encoding="utf-8")
+    code, report = selftest(tmp_path, "--level", "internal")
+    assert code == 1
+    (check,) = [c for c in report["checks"] if c["name"] == "audit log"]
+    assert check["ok"] is False
+    assert "line 1 does not follow line 0" in check["detail"]

@@ -16,6 +16,8 @@ from kiosk.staff import (
     audit,
     change,
     read_audit,
+    refuse_offer,
+    refused_offer,
     verify_audit,
 )
 from tests.kiosk.test_platform import demo_config
@@ -132,3 +134,15 @@ def test_without_its_audit_line_a_change_is_not_made(tmp_path: Path) -> None:
         change(config, {"voice.volume": 40})
     assert not (tmp_path / "data" / "admin" / "staff.toml").exists()
     assert demo_config(tmp_path).voice.volume == config.voice.volume
+
+
+def test_a_refused_offer_is_remembered_and_audited(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert refused_offer(data) is None
+    refuse_offer(data, {"kiosk.counter_hours": "每天 8:00-20:00"})
+    assert refused_offer(data) == {"kiosk.counter_hours": "每天 8:00-20:00"}
+    (line,) = read_audit(data)
+    assert (line["action"], line["offered"]) == (
+        "config_refused",
+        {"kiosk.counter_hours": "每天 8:00-20:00"},
+    )
