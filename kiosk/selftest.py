@@ -26,10 +26,9 @@ from devices.registry import open_device
 from devices.speaker import Speaker
 from kiosk.config import Config
 from kiosk.console import configured_devices
-from offline_cache.sync import SyncState
+from offline_cache.sync import SyncState, queue_summary
 
 REPORT_FILE: Final = "selftest.json"
-LEVELS: Final = (HealthLevel.INTERNAL, HealthLevel.EXTERNAL, HealthLevel.INTERACTIVE)
 DEFAULT_LEVELS: Final = (HealthLevel.INTERNAL, HealthLevel.EXTERNAL)
 ROLE_NAMES: Final = {
     Role.READER: "reader",
@@ -429,7 +428,7 @@ def _platform_checks(config: Config, outbox: Any, today: date) -> list[Check]:
         if link.worker is None:
             raise RuntimeError(link.problem or "sync is off")
         link.client.enrol()
-        report = {"version": version("community-kiosk"), "queue": _queue(box.status())}
+        report = {"version": version("community-kiosk"), "queue": queue_summary(box.status())}
         summary = last_summary(config.data_dir)
         link.client.heartbeat(report | ({"selftest": summary} if summary else {}))
         found[0] = f"{link.client.url}: enrolled, a signed heartbeat was accepted"
@@ -451,12 +450,6 @@ def _platform_checks(config: Config, outbox: Any, today: date) -> list[Check]:
             box.close()
         spare.cleanup()
     return checks
-
-
-def _queue(status: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: status[k] for k in ("queued", "sending", "accepted", "rejected")} | {
-        "oldest_queued_age_s": status["oldest_queued_age_s"]
-    }
 
 
 def _signing_key(config: Config, today: date) -> str:

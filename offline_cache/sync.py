@@ -412,7 +412,7 @@ class SyncWorker:
     def _heartbeat(self) -> None:
         self._ensure_enrolled()
         answer = self.client.heartbeat(
-            {"version": "", **self._report(), "queue": _queue(self.outbox.status())}
+            {"version": "", **self._report(), "queue": queue_summary(self.outbox.status())}
         )
         notices = tuple(
             str(n["text"]) for n in answer.get("notices", []) if isinstance(n, dict) and "text" in n
@@ -521,7 +521,8 @@ class SyncWorker:
                 log.exception("could not record the %s event", kind)
 
 
-def _queue(status: Mapping[str, Any]) -> dict[str, Any]:
+def queue_summary(status: Mapping[str, Any]) -> dict[str, Any]:
+    """The outbox's counts as the heartbeat carries them."""
     return {k: status[k] for k in ("queued", "sending", "accepted", "rejected")} | {
         "oldest_queued_age_s": status["oldest_queued_age_s"]
     }

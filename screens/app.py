@@ -41,8 +41,9 @@ from kiosk.session import Session, SessionEvent, State
 from kiosk.staff import audit, refused_offer
 from kiosk.trust import NotGenuine, Signer, demo_signer, kiosk_signer
 from screens.i18n import _, tr
+from screens.staff import NAMES as STAFF_SCREENS
 from screens.tokens import FONT, FONT_BOLD, T, rgba
-from screens.widgets import ResidentScreen  # KWarningBar: used by app.kv
+from screens.widgets import ResidentScreen  # importing it registers the widgets app.kv uses
 
 Builder.load_file(str(Path(__file__).with_name("app.kv")))
 
@@ -51,7 +52,6 @@ TICK_S = 0.25
 EXIT_MAINTENANCE = 5  # `kiosk run` exits with it when staff left with the PIN
 KEY_ESCAPE, KEY_F4, KEY_ENTER, KEY_KEYPAD_ENTER, KEY_BACKSPACE = 27, 285, 13, 271, 8
 PRINTER_CHECK_S = 5.0  # a printer's own status, asked this often (and after each job)
-STAFF_SCREENS = ("staff", "staff_items", "staff_settings", "staff_queue", "technician")
 TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
 LANGUAGE_AT_IDLE_S = 60.0  # a language chosen at the idle screen, then nobody: back to default
 
