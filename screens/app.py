@@ -53,6 +53,9 @@ EXIT_MAINTENANCE = 5  # `kiosk run` exits with it when staff left with the PIN
 KEY_ESCAPE, KEY_F4, KEY_ENTER, KEY_KEYPAD_ENTER, KEY_BACKSPACE = 27, 285, 13, 271, 8
 PRINTER_CHECK_S = 5.0  # a printer's own status, asked this often (and after each job)
 TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
+READER_DOWN = N_(
+    "读卡器暂时无法使用。没带卡可输入身份证号码办理排队取号等事项，其他业务请到人工窗口办理。"
+)
 LANGUAGE_AT_IDLE_S = 60.0  # a language chosen at the idle screen, then nobody: back to default
 
 
@@ -75,6 +78,7 @@ class KioskApp(App):
     network_text = StringProperty("")  # online or not, and what waits to be sent
     notices = StringProperty("")  # emergency notices from the platform's heartbeat answers
     languages_problem = StringProperty("")  # why English cannot be offered: the switch hides
+    reader_problem = StringProperty("")  # no card reader can be opened: said on the idle screen
 
     def __init__(self, config: Config, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -552,6 +556,18 @@ class KioskApp(App):
         self.warning_text = ""  # the banner goes at once, not at the next tick
         self.ignore_touches_until = time.monotonic() + TOUCH_GUARD_S
 
+    def _watch_readers(self) -> None:
+        """No reader that opens (each tried at least once): the idle screen says so and what
+        can still be done; staff learn it from the events, once per outage."""
+        watched = self.monitor.watched
+        down = bool(watched) and all(w.reader is None and w.retry_at > 0 for w in watched)
+        problem = READER_DOWN if down else ""
+        if problem != self.reader_problem:
+            self.reader_problem = problem
+            self.note("reader_down" if down else "reader_back", {})
+            if self.manager.current == "idle":
+                self.speak_current()
+
     def _report(self) -> dict[str, Any]:
         """What the heartbeat tells the platform of this kiosk (read on the sync thread)."""
         return {
@@ -560,6 +576,7 @@ class KioskApp(App):
         }
 
     def _tick(self, _dt: float) -> None:
+        self._watch_readers()
         if (
             tr.lang != self.config_.kiosk.language
             and self.manager.current == "idle"

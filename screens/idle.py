@@ -68,7 +68,8 @@ class IdleScreen(ResidentScreen):
         self.manual_allowed = any("manual" in item.identification for item in catalog.items)
 
     def spoken_prompt(self) -> str:
-        return N_("您好，请将身份证或社保卡放在下方读卡区。")
+        problem = App.get_running_app().reader_problem
+        return problem or N_("您好，请将身份证或社保卡放在下方读卡区。")
 
     def demo_card(self) -> None:
         """Demo mode only: place the next synthetic resident's card on the simulated reader."""

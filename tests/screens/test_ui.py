@@ -329,3 +329,21 @@ def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path:
     )
     assert again.session.time_multiplier == 2.0
     assert again.kiosk.items_off == ("queue-ticket",)
+
+
+def test_a_reader_that_cannot_be_opened_is_said_on_the_idle_screen(
+    xvfb: Service, tmp_path: Path
+) -> None:
+    script = [sys.executable, str(HERE / "ui_idle.py"), str(tmp_path / "idle.json")]
+    result = run(script, tmp_path, KIOSK_READER="ga467:///dev/no-such-reader")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "idle.json").read_text(encoding="utf-8"))
+    assert report["summary"]["error"] == ""
+    words = (
+        "读卡器暂时无法使用。没带卡可输入身份证号码办理排队取号等事项，其他业务请到人工窗口办理。"
+    )
+    assert report["problem"] == "⚠" + words
+    assert report["spoken"] == words  # said aloud too, for a resident who cannot read it
+    assert report["manual_entry_offered"] is True  # what can still be done
+    events = (tmp_path / "d" / "events.jsonl").read_text(encoding="utf-8")
+    assert [json.loads(e)["kind"] for e in events.splitlines()].count("reader_down") == 1
