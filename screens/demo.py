@@ -12,13 +12,15 @@ import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kiosk.config import Config
 from screens.main import prepare_kivy
 
 if TYPE_CHECKING:
     from screens.driver import Driver, Wait
+
+D = TypeVar("D", bound="Driver")
 
 
 def run_demo(
@@ -27,19 +29,31 @@ def run_demo(
     extra: Callable[[Driver], Iterator[Wait | float]] | None = None,
     driver_class: type[Driver] | None = None,
 ) -> dict[str, Any]:
+    prepare_kivy(config, fullscreen=False)  # before the driver's import: Kivy reads it then
+    from screens.driver import Driver
+
+    return drive(config, out, driver_class or Driver, extra)[0]
+
+
+def drive(
+    config: Config,
+    out: Path,
+    driver_class: type[D],
+    extra: Callable[[Driver], Iterator[Wait | float]] | None = None,
+) -> tuple[dict[str, Any], D]:
+    """run_demo, also giving back the driver (the UI tests read what it found)."""
     prepare_kivy(config, fullscreen=False)
     from kivy.clock import Clock
     from kivy.core.window import Window
 
     from screens.app import KioskApp
-    from screens.driver import Driver
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "screens", ignore_errors=True)
     app = KioskApp(config)
     shutil.rmtree(out / "voice", ignore_errors=True)
     app.voice_record_to = out / "voice"  # each spoken prompt, as the resident would hear it
-    driver = (driver_class or Driver)(app, out, extra)
+    driver = driver_class(app, out, extra)
     Clock.schedule_once(lambda _dt: driver.start(), 0.5)
     app.run()
     issued = driver.issued
@@ -66,4 +80,4 @@ def run_demo(
     (out / "summary.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
-    return summary
+    return summary, driver

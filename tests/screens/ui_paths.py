@@ -18,7 +18,7 @@ from screens.main import prepare_kivy
 CONFIG = load_config(None, demo=True, environ=os.environ)
 prepare_kivy(CONFIG, fullscreen=False)
 
-from screens.demo import run_demo  # noqa: E402
+from screens.demo import drive  # noqa: E402
 from screens.driver import DemoFailed, Driver, Wait, button_with, tap  # noqa: E402
 
 
@@ -163,15 +163,8 @@ class Paths(Driver):
 
 def main() -> None:
     report_path = Path(sys.argv[1])
-    holder: dict[str, Paths] = {}
-
-    class Recording(Paths):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            holder["driver"] = self
-
-    summary = run_demo(CONFIG, report_path.parent / "paths-out", driver_class=Recording)
-    report = {"summary": summary, **holder["driver"].facts}
+    summary, driver = drive(CONFIG, report_path.parent / "paths-out", Paths)
+    report = {"summary": summary, **driver.facts}
     report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
