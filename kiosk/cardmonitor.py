@@ -61,6 +61,10 @@ class CardMonitor:
     def stop(self) -> None:
         self._stop.set()
 
+    def card_present(self) -> bool:
+        """Whether a card lies on a reader, as last seen (no device is asked)."""
+        return any(w.card for w in self.watched)
+
     def run(self) -> None:
         while not self._stop.is_set():
             with self.lock:

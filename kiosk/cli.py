@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from offline_cache.outbox import Row
 
 EXIT_OK, EXIT_NO, EXIT_USAGE, EXIT_NO_CARD, EXIT_DEVICE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+EXIT_RESTART = 75  # the touchscreen stopped to start again (screens.app.EXIT_RESTART)
 
 
 class CommandError(Exception):
@@ -798,9 +799,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The devices are this process's while it runs: `kiosk selftest` from a shell then
         # leaves them alone (the technician screen checks them through the running kiosk).
         with touchscreen_lock(config.data_dir):
-            return _run(args, config)
+            status = _run(args, config)
     except AlreadyRunning as error:
         raise CommandError(str(error), EXIT_USAGE) from None
+    if status == EXIT_RESTART:
+        # Staff saved device or platform settings: the same command again, as a new process
+        # (the lock, the devices and the window are released by now), reading them afresh.
+        print("kiosk: starting again with the new settings", file=sys.stderr)
+        sys.stdout.flush()
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])  # noqa: S606
+    return status
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:

@@ -34,6 +34,7 @@ from devices.base import Role
 from devices.errors import DeviceUrlError
 from devices.registry import parse_device_url
 from kiosk.checks import Check, between, matches, one_of
+from kiosk.hours import hours_problem
 from kiosk.tomlfile import Locator, TomlError, read_toml
 
 SYSTEM_CONFIG: Final = Path("/etc/kiosk/kiosk.toml")
@@ -47,6 +48,7 @@ ENV_OVERRIDES: Final = {
     "KIOSK_READER": ("devices", "readers"),
     "KIOSK_RECEIPT_PRINTER": ("devices", "receipt_printer"),
     "KIOSK_CERTIFICATE_PRINTER": ("devices", "certificate_printer"),
+    "KIOSK_COUNTER_HOURS": ("kiosk", "counter_hours"),
 }
 
 
@@ -137,8 +139,16 @@ class KioskSettings:
     counter_hours: str = setting(
         "工作日 8:30-12:00，14:00-17:30",
         "When the hall's staffed windows are open, shown on the idle screen (self-service is "
-        "open 24 hours).",
+        "open 24 hours). Items that need staff are offered only then. Days: 每天, 工作日, "
+        "周一至周六 or 周一、周三; several groups are separated by '；'. Empty: always.",
         matches(r".{0,40}", "at most 40 characters"),
+        hours_problem,
+    )
+    items_order: tuple[str, ...] = setting(
+        (),
+        "Service items (by code) in the order the menu shows them within their category; "
+        "items not named follow in the catalog's order. Set on the staff screen.",
+        lambda v: next((f"{c!r} is not an item code" for c in v if not ITEM_CODE.match(c)), None),
     )
     items_off: tuple[str, ...] = setting(
         (),
@@ -518,13 +528,33 @@ def _apply_demo(
 STAFF_FILE: Final = "admin/staff.toml"
 STAFF_KEYS: Final = frozenset(
     {
+        "kiosk.id",
         "kiosk.items_off",
+        "kiosk.items_order",
+        "kiosk.seal_image",
+        "devices.readers",
+        "devices.receipt_printer",
+        "devices.certificate_printer",
+        "platform.url",
         "kiosk.counter_hours",
         "session.step_timeout_s",
         "session.warning_s",
         "session.time_multiplier",
         "voice.enabled",
         "voice.volume",
+        "display.elderly_mode",
+    }
+)
+
+# Staff settings that the running kiosk cannot take over (its devices and its platform link are
+# opened once): they apply from the next start, which the staff screen offers at once.
+AT_NEXT_START: Final = frozenset(
+    {
+        "kiosk.id",
+        "devices.readers",
+        "devices.receipt_printer",
+        "devices.certificate_printer",
+        "platform.url",
         "display.elderly_mode",
     }
 )

@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from devices.base import CardRecord
 from kiosk.catalog import Catalog, Item, load_catalog
 from kiosk.clock import now_local, today_local
 from kiosk.config import Config
+from kiosk.hours import parse_hours
 from kiosk.i18n import N_, Text, Words, words
 from kiosk.identity import CardType, IdentityError, ResidentIdentity, identity_from_card
 from kiosk.idnumber import check_id_number, normalise
@@ -69,6 +70,7 @@ class Kiosk:
         outbox: Outbox | None = None,
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = today_local,
+        now: Callable[[], datetime] = now_local,
         listener: Listener | None = None,
     ) -> None:
         self.config = config
@@ -80,7 +82,7 @@ class Kiosk:
         # Personal data the platform accepted long enough ago is erased at every start.
         self.outbox.purge(config.storage.retention_days * 86400)
         self.limits = _limits(config)
-        self._clock, self._today = clock, today
+        self._clock, self._today, self._now = clock, today, now
         self._listener = listener
         self.generation = 1
         self.session: Session | None = None
@@ -184,6 +186,25 @@ class Kiosk:
     def today(self) -> date:
         return self._today()
 
+    def menu(self) -> dict[str, list[Item]]:
+        """The catalog's items by category, in the order staff set (kiosk.items_order); items
+        staff have not placed keep the catalog's order, after those they have."""
+        rank = {code: n for n, code in enumerate(self.config.kiosk.items_order)}
+        return {
+            category: sorted(items, key=lambda item: rank.get(item.code, len(rank)))
+            for category, items in self.catalog.by_category().items()
+        }
+
+    def staffed_now(self) -> bool:
+        """Whether the staffed windows are open now, by kiosk.counter_hours (empty: always)."""
+        hours = parse_hours(self.config.kiosk.counter_hours)
+        return not hours.spans or hours.open_at(self._now())
+
+    def hours_words(self) -> Words:
+        """The opening hours as staff wrote them, and in English."""
+        text = self.config.kiosk.counter_hours
+        return Words(text, parse_hours(text).in_english())
+
     def reconfigure(self, config: Config) -> None:
         """Staff changed settings: what they govern applies from now (the next session's time
         limits, the items offered); a session under way keeps the limits it started with."""
@@ -202,6 +223,11 @@ class Kiosk:
         missing = [need for need in item.needs if not getattr(self.config.devices, need)]
         if missing:
             return Text("暂不可用：本机没有所需的打印设备，请到{where}办理。", where=where)
+        if item.staffed and not self.staffed_now():
+            return Text(
+                "暂不可用：本事项需要工作人员，人工窗口现在不开放（{hours}），请在开放时间再来。",
+                hours=self.hours_words(),
+            )
         withheld = self.certificates_withheld() if item.certificate else None
         if withheld:
             return Text("暂不可用：{reason}，请到{where}办理。", reason=withheld, where=where)

@@ -8,6 +8,7 @@ last report is kept in DATA_DIR/selftest.json (no personal data) and goes with t
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import shutil
@@ -30,6 +31,7 @@ from offline_cache.sync import SyncState, queue_summary
 
 REPORT_FILE: Final = "selftest.json"
 DEFAULT_LEVELS: Final = (HealthLevel.INTERNAL, HealthLevel.EXTERNAL)
+TRY_LEVELS: Final = (HealthLevel.INTERNAL,)  # a device staff are about to save: present, ready
 ROLE_NAMES: Final = {
     Role.READER: "reader",
     Role.RECEIPT_PRINTER: "receipt printer",
@@ -126,6 +128,31 @@ def run_selftest(
     if HealthLevel.INTERNAL in levels:
         checks += _kiosk_checks(config, today, platform)
     return Report(checks, clock())
+
+
+def try_setting(
+    config: Config,
+    name: str,
+    value: Any,
+    *,
+    today: date,
+    held: Mapping[tuple[Role, str], Held] | None = None,
+) -> list[Check]:
+    """Try a device or platform setting before staff save it: each device URL opened and its
+    internal check run (through the touchscreen's own handle where it already holds that
+    device), or the platform address and kiosk id enrolled with and sent a signed heartbeat."""
+    if name in ("platform.url", "kiosk.id"):
+        section, key = name.split(".")
+        part = dataclasses.replace(getattr(config, section), **{key: value})
+        return _platform_checks(dataclasses.replace(config, **{section: part}), None, today)
+    role = Role(name.removeprefix("devices.").removesuffix("s"))
+    checks = []
+    for url in filter(None, (value,) if isinstance(value, str) else value):
+        if held is not None and (role, url) in held:
+            checks += _held_checks(f"{ROLE_NAMES[role]} {url}", held[role, url], TRY_LEVELS)
+        else:
+            checks += _device_checks(role, url, TRY_LEVELS)
+    return checks
 
 
 class AlreadyRunning(RuntimeError):

@@ -45,6 +45,8 @@ def change(config: Config, changes: Mapping[str, Any], *, who: str = "staff") ->
         value = convert(list(raw) if isinstance(raw, list | tuple) else raw, field.type)
         if value is None:
             raise SettingRefused(f"{name}: must be {TYPE_WORDS[str(field.type)]}")
+        if field.metadata["required"] and value in ("", ()) and not config.demo:
+            raise SettingRefused(f"{name}: cannot be empty: the kiosk would not start")
         for check in field.metadata["checks"]:
             problem = check(value)
             if problem:

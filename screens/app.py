@@ -50,6 +50,7 @@ Builder.load_file(str(Path(__file__).with_name("app.kv")))
 log = logging.getLogger("kiosk.screens")
 TICK_S = 0.25
 EXIT_MAINTENANCE = 5  # `kiosk run` exits with it when staff left with the PIN
+EXIT_RESTART = 75  # staff saved settings that apply from the next start: `kiosk run` starts again
 KEY_ESCAPE, KEY_F4, KEY_ENTER, KEY_KEYPAD_ENTER, KEY_BACKSPACE = 27, 285, 13, 271, 8
 PRINTER_CHECK_S = 5.0  # a printer's own status, asked this often (and after each job)
 TOUCH_GUARD_S = 0.4  # after a screen change or the warning closing, touches are ignored
@@ -85,7 +86,7 @@ class KioskApp(App):
         self.config_ = config
         self.kiosk = Kiosk(config, listener=self._session_event)
         self.hall_name = config.kiosk.hall_name
-        self.counter_hours = config.kiosk.counter_hours
+        self.counter_hours = self.kiosk.hours_words()
         self.demo = config.demo
         self.title = "社区政务服务自助机"
         self.session: Session | None = None
@@ -139,6 +140,7 @@ class KioskApp(App):
             rating,
             result,
             staff,
+            staff_setup,
             submitting,
         )
 
@@ -160,7 +162,7 @@ class KioskApp(App):
         )
         for module in screens:
             self.manager.add_widget(module.SCREEN(name=module.NAME))
-        for name, cls in zip(staff.NAMES, staff.SCREENS, strict=True):
+        for name, cls in zip(staff.NAMES, staff.SCREENS + staff_setup.SCREENS, strict=True):
             self.manager.add_widget(cls(name=name))
         # Screens at the bottom; the warning bar and the call-staff confirmation above them.
         root.add_widget(self.manager, index=len(root.children))
@@ -333,7 +335,7 @@ class KioskApp(App):
     def _refuse_close(self, *_args: Any, **_kwargs: Any) -> bool:
         """A window close request (Alt+F4 from a window manager, a close button): refused,
         and recorded for staff; True tells Kivy the request was handled."""
-        if self.exit_status == EXIT_MAINTENANCE or self.stopping_on_signal:
+        if self.exit_status in (EXIT_MAINTENANCE, EXIT_RESTART) or self.stopping_on_signal:
             return False
         self.note("close_refused", {"screen": self.manager.current})
         return True
@@ -383,6 +385,13 @@ class KioskApp(App):
         self.audit_action("maintenance", {})
         self.stop()
 
+    def restart(self) -> None:
+        """Staff saved settings the running kiosk cannot take over (devices, platform, kiosk id):
+        stop, and `kiosk run` starts again with them."""
+        self.exit_status = EXIT_RESTART
+        self.audit_action("restart", {})
+        self.stop()
+
     # --- staff ----------------------------------------------------------------------------------
     def staff_enter(self) -> None:
         """The staff PIN was right."""
@@ -392,6 +401,9 @@ class KioskApp(App):
     def staff_leave(self, reason: str) -> None:
         """Back to self-service: `logout`, or `timeout` when a staff screen was left open."""
         self.audit_action(reason, {})
+        if self.kiosk.card_must_be_removed and self.monitor.card_present():
+            self.go("identify", problem=N_("请先取走卡片，再重新放置，开始新的业务。"))
+            return
         self.go("idle")
 
     def reprint(self, number: str, done: Callable[[Any], None]) -> None:
@@ -436,7 +448,7 @@ class KioskApp(App):
         """Staff changed settings: in effect from now (kiosk.staff wrote and audited them)."""
         self.config_ = config
         self.kiosk.reconfigure(config)
-        self.counter_hours = config.kiosk.counter_hours
+        self.counter_hours = self.kiosk.hours_words()
         if self._speaker is not None:
             self._speaker.volume = config.voice.volume
             self._speaker.play = config.voice.enabled and self.voice_record_to is None
@@ -639,7 +651,10 @@ class KioskApp(App):
 
     def on_card(self, record: Any, generation: int) -> None:
         if self.manager.current in (*STAFF_SCREENS, "pin"):
-            return  # staff are at the kiosk: a card laid down now starts nothing
+            # Staff are at the kiosk: a card laid down now starts nothing; it must be lifted
+            # and laid again, and the screen says so when staff leave.
+            self.kiosk.card_must_be_removed = True
+            return
         result = self.kiosk.card_read(record, generation)
         if result is None:
             return

@@ -35,6 +35,9 @@ def prepare_kivy(config: Config, *, fullscreen: bool | None = None) -> None:
         KivyConfig.remove_option("input", option)
     KivyConfig.set("input", "mouse", "mouse,disable_multitouch")
     KivyConfig.set("kivy", "exit_on_escape", "0")
+    # The staff screen's address fields get an on-screen keyboard beside any plugged-in one;
+    # residents' screens have no text fields (their keypads are buttons).
+    KivyConfig.set("kivy", "keyboard_mode", "systemanddock")
     KivyConfig.set("kivy", "log_dir", os.path.join(os.environ["KIVY_HOME"], "logs"))
 
 

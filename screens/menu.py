@@ -40,7 +40,7 @@ class MenuScreen(ResidentScreen):
         app.refresh_printers()  # out of paper now means unavailable now
         box = self.ids.choices
         box.clear_widgets()
-        groups = app.kiosk.catalog.by_category()
+        groups = app.kiosk.menu()
         if not self.category:
             self.prompt = N_("请选择业务类别")
             for code, items in groups.items():

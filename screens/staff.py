@@ -25,9 +25,11 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
 
 from devices.base import HealthLevel
 from devices.speaker import SpeechUnavailable
+from kiosk.catalog import CATEGORIES
 from kiosk.config import STAFF_KEYS
 from kiosk.selftest import Check, Report, run_selftest, save
 from kiosk.staff import SettingRefused, change, refuse_offer
@@ -108,20 +110,36 @@ class StaffHome(StaffScreen):
 
 
 class StaffItems(StaffScreen):
-    """Each service item on or off; off items show the residents where to go instead."""
+    """Each service item on or off (off items show the residents where to go instead), and its
+    place in its category's list: 上移 moves it one up."""
 
     def enter(self) -> None:
         super().enter()
-        self.title = "服务事项开关"
+        self.title = "服务事项开关与顺序"
+        self._fill()
+
+    def _fill(self) -> None:
         app = App.get_running_app()
         box = self.ids.item_list
         box.clear_widgets()
+        self.rows: dict[str, Any] = {}
         off = set(app.config_.kiosk.items_off)
-        for item in app.kiosk.catalog.items:
-            button = KChoice(label=item.name, state="normal" if item.code in off else "down")
-            button.item_code = item.code
-            button.bind(on_release=self.toggle)
-            box.add_widget(button)
+        for category, items in app.kiosk.menu().items():
+            box.add_widget(KSmall(text=str(CATEGORIES[category])))
+            for n, item in enumerate(items):
+                row = BoxLayout(spacing=dp(12), size_hint_y=None)
+                button = KChoice(label=item.name, state="normal" if item.code in off else "down")
+                button.item_code = item.code
+                button.bind(on_release=self.toggle)
+                button.bind(height=row.setter("height"))
+                row.add_widget(button)
+                up: Any = Widget(size_hint_x=0.3)  # the first of its category has no 上移
+                if n:
+                    up = KButton(text="上移", size_hint_x=0.3)
+                    up.bind(on_release=lambda _b, c=item.code: self.move_up(c))
+                row.add_widget(up)
+                box.add_widget(row)
+                self.rows[item.code] = (button, up)
 
     def toggle(self, button: Any) -> None:
         app = App.get_running_app()
@@ -130,6 +148,16 @@ class StaffItems(StaffScreen):
             off.append(button.item_code)
         if not self.apply({"kiosk.items_off": tuple(off)}):
             button.state = "normal" if button.state == "down" else "down"
+
+    def move_up(self, code: str) -> None:
+        """One place up within its category; the whole order is kept, so the menu shows
+        exactly what this list shows."""
+        app = App.get_running_app()
+        order = [i.code for items in app.kiosk.menu().values() for i in items]
+        at = order.index(code)
+        order[at - 1], order[at] = order[at], order[at - 1]
+        if self.apply({"kiosk.items_order": tuple(order)}):
+            self._fill()
 
 
 class StaffSettings(StaffScreen):
@@ -507,5 +535,14 @@ CHART = (
 )
 
 
-NAMES = ("staff", "staff_items", "staff_settings", "staff_queue", "technician")
+NAMES = (
+    "staff",
+    "staff_items",
+    "staff_settings",
+    "staff_queue",
+    "technician",
+    "staff_hours",
+    "staff_devices",
+    "staff_hall",
+)  # screens.staff_setup's three follow this module's five
 SCREENS = (StaffHome, StaffItems, StaffSettings, StaffQueue, Technician)

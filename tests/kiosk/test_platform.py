@@ -34,6 +34,7 @@ def demo_config(tmp_path: Path, **env: str) -> Config:
         "HOME": str(tmp_path),
         "KIOSK_DATA_DIR": str(tmp_path / "data"),
         "KIOSK_READER": "sim://everyone",
+        "KIOSK_COUNTER_HOURS": "每天 0:00-24:00",  # staffed items, whatever the hour of the run
         **env,
     }
     return load_config(None, demo=True, environ=environ)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from kiosk.core import Kiosk
-from kiosk.selftest import REPORT_FILE, last_summary, touchscreen_lock
+from kiosk.selftest import REPORT_FILE, last_summary, touchscreen_lock, try_setting
 from kiosk.soak import run_soak
 from offline_cache import platform_server
 from tests.kiosk.test_cli import kiosk
@@ -228,3 +229,25 @@ def test_an_altered_audit_log_fails_its_check(tmp_path: Path) -> None:
     (check,) = [c for c in report["checks"] if c["name"] == "audit log"]
     assert check["ok"] is False
     assert "line 1 does not follow line 0" in check["detail"]
+
+
+def test_a_setting_staff_are_about_to_save_is_tried_first(tmp_path: Path) -> None:
+    config = demo_config(tmp_path)
+    today = date(2026, 12, 1)
+    absent = try_setting(config, "devices.receipt_printer", "escpos+tcp://127.0.0.1:9", today=today)
+    assert [(c.name, c.level.value, c.ok) for c in absent] == [
+        ("receipt printer escpos+tcp://127.0.0.1:9", "internal", False)
+    ]
+    assert absent[0].detail.startswith("cannot be opened: cannot connect to 127.0.0.1:9")
+    spool = tmp_path / "receipts.bin"
+    there = try_setting(config, "devices.receipt_printer", f"escpos+file://{spool}", today=today)
+    assert [(c.name, c.ok) for c in there] == [(f"receipt printer escpos+file://{spool}", True)]
+    both = try_setting(config, "devices.readers", ("sim://", "sim://elderly"), today=today)
+    assert [(c.name, c.ok) for c in both] == [
+        ("reader sim://", True),
+        ("reader sim://elderly", True),
+    ]
+    assert try_setting(config, "devices.certificate_printer", "", today=today) == []  # none
+    nowhere = try_setting(config, "platform.url", "http://127.0.0.1:9/kiosk", today=today)
+    assert [(c.name, c.ok) for c in nowhere] == [("platform", False), ("clock", False)]
+    assert nowhere[0].detail.startswith("no answer from the platform")

@@ -43,7 +43,11 @@ class Clock:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    env = {"HOME": str(tmp_path), "KIOSK_DATA_DIR": str(tmp_path / "data")}
+    env = {
+        "HOME": str(tmp_path),
+        "KIOSK_DATA_DIR": str(tmp_path / "data"),
+        "KIOSK_COUNTER_HOURS": "每天 0:00-24:00",  # staffed items, whatever the hour of the run
+    }
     return load_config(None, demo=True, environ=env)
 
 

@@ -20,6 +20,7 @@ from kiosk.staff import (
     refused_offer,
     verify_audit,
 )
+from tests.kiosk.test_config import VALID
 from tests.kiosk.test_platform import demo_config
 
 
@@ -51,7 +52,7 @@ def test_values_the_configuration_would_refuse_are_refused_and_nothing_is_writte
     with pytest.raises(SettingRefused, match=r"session\.time_multiplier"):
         change(config, {"session.time_multiplier": 11.0})
     with pytest.raises(SettingRefused, match="not a setting staff change"):
-        change(config, {"platform.url": "https://example.org"})
+        change(config, {"platform.timeout_s": 30.0})
     assert not (tmp_path / "data" / "admin" / "staff.toml").exists()
     assert read_audit(tmp_path / "data") == []
 
@@ -59,7 +60,7 @@ def test_values_the_configuration_would_refuse_are_refused_and_nothing_is_writte
 def test_a_staff_file_holding_other_settings_is_refused_with_its_line(tmp_path: Path) -> None:
     staff = tmp_path / "data" / "admin" / "staff.toml"
     staff.parent.mkdir(parents=True)
-    staff.write_text('[session]\ntime_multiplier = 2.0\n\n[platform]\nurl = "https://x.org"\n')
+    staff.write_text("[session]\ntime_multiplier = 2.0\n\n[platform]\ntimeout_s = 30.0\n")
     with pytest.raises(ConfigError) as raised:
         load_config(
             None,
@@ -67,7 +68,7 @@ def test_a_staff_file_holding_other_settings_is_refused_with_its_line(tmp_path: 
             environ={"HOME": str(tmp_path), "KIOSK_DATA_DIR": str(staff.parents[1])},
         )
     assert f"{staff} line 5" in str(raised.value)
-    assert "platform.url is not a setting staff change" in str(raised.value)
+    assert "platform.timeout_s is not a setting staff change" in str(raised.value)
 
 
 def test_an_edited_or_removed_audit_line_breaks_the_chain(tmp_path: Path) -> None:
@@ -146,3 +147,19 @@ def test_a_refused_offer_is_remembered_and_audited(tmp_path: Path) -> None:
         "config_refused",
         {"kiosk.counter_hours": "每天 8:00-20:00"},
     )
+
+
+def test_a_device_or_platform_setting_is_kept_for_the_next_start_but_never_emptied(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(VALID.replace("/var/lib/kiosk", str(tmp_path / "data")), encoding="utf-8")
+    config = load_config(path, environ={})
+    with pytest.raises(SettingRefused, match=r"devices\.readers: cannot be empty"):
+        change(config, {"devices.readers": ()})
+    with pytest.raises(SettingRefused, match=r"platform\.url: .*https"):
+        change(config, {"platform.url": "http://zwfw.example.gov.cn/kiosk"})
+    change(config, {"devices.readers": ("pcsc://",), "kiosk.id": "BJ-DC-0043"})
+    again = load_config(path, environ={})
+    assert (again.devices.readers, again.kiosk.id) == (("pcsc://",), "BJ-DC-0043")
+    assert again.platform.url == "https://zwfw.example.gov.cn/kiosk"  # from the file still

@@ -43,11 +43,11 @@ IDLE_WORDS = {
         "人工窗口 工作日 8:30-12:00，14:00-17:30",
         "个人信息保护提示",
     ),
-    # The notice stays as the platform wrote it; the counter hours are the hall's own words.
+    # The notice stays as the platform wrote it; the counter hours are read and said again.
     "en": (
         "Notice: 今日14:00-16:00停水，请合理安排。",
         "● Network OK",
-        "Self-service 24 hours · Staffed counter 工作日 8:30-12:00，14:00-17:30",
+        "Self-service 24 hours · Staffed counter Weekdays 8:30-12:00, 14:00-17:30",
         "Privacy notice: this kiosk reads",
     ),
 }
@@ -159,7 +159,8 @@ def test_kiosk_demo_without_a_display_says_how_to_get_one(tmp_path: Path) -> Non
 
 def paths(tmp_path: Path, **env: str) -> Any:
     script = [sys.executable, str(HERE / "ui_paths.py"), str(tmp_path / "paths.json")]
-    result = run(script, tmp_path, **env)
+    # The queue ticket needs staff: the windows are open, whatever the hour of the run.
+    result = run(script, tmp_path, **{"KIOSK_COUNTER_HOURS": "每天 0:00-24:00", **env})
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads((tmp_path / "paths.json").read_text(encoding="utf-8"))
 
@@ -294,6 +295,8 @@ def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path:
     assert report["sync_message"].startswith("已通知上传")
     assert report["accept_message"] == "已接受平台配置，立即生效。"
     assert report["counter_hours"] == "每天 8:00-20:00"
+    assert report["screen_with_card_in_staff"] == "staff"
+    assert report["after_logout_with_card"] == "请先取走卡片，再重新放置，开始新的业务。"
     # The technician: the automatic checks, then the three that need a person.
     assert report["automatic"]["platform"] is True
     assert report["automatic"]["outbox"] is True
@@ -329,6 +332,60 @@ def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path:
     )
     assert again.session.time_multiplier == 2.0
     assert again.kiosk.items_off == ("queue-ticket",)
+
+
+def test_a_staff_member_sets_the_kiosk_up_at_the_screens(xvfb: Service, tmp_path: Path) -> None:
+    script = [sys.executable, str(HERE / "ui_setup.py"), str(tmp_path / "setup.json")]
+    result = run(script, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "setup.json").read_text(encoding="utf-8"))
+    assert report["summary"]["error"] == ""
+    # The last elderly item moved up one place, in the menu at once.
+    first, second, third = report["elderly_before"]
+    assert report["elderly_after"] == [first, third, second]
+    # Hours set with buttons: every day, 9:00 to 17:30, shown in both languages at once.
+    assert report["hours_shown"] == "工作日 8:30-12:00，14:00-17:30"
+    assert report["counter_hours"] == "每天 9:00-17:30"
+    assert report["counter_hours_en"] == "Daily 9:00-17:30"
+    # A printer that is not there fails its try, names itself, and cannot be saved.
+    assert report["absent_printer"].startswith(
+        "✗ receipt printer escpos+tcp://127.0.0.1:9：cannot be opened: cannot connect"
+    )
+    assert report["absent_printer_save"] == "请先点“试一试”，通过后再保存。"
+    spool = tmp_path / "receipts.bin"
+    assert report["file_printer"].startswith(f"✓ receipt printer escpos+file://{spool}：")
+    assert report["file_printer_save"] == "已保存，重新启动后生效。点下方“重新启动”立即生效。"
+    assert report["restart_offered"] == report["restart_after_return"] == "重新启动"
+    assert report["receipt_offers"] == ["使用 模拟小票打印机（演示）：sim://"]
+    assert report["picked"] == "sim://"
+    assert report["absent_platform"].startswith("✗ platform：no answer from the platform")
+    # The hall's name is shown, not changed; an opaque seal is refused, a clear one copied in.
+    assert "大厅名称：演示社区服务站" in report["hall_text"]
+    assert report["opaque_message"] == "未能使用：图片没有透明背景，会遮住证明上的文字。"
+    data = tmp_path / "d"
+    assert report["seal_image"] == str(data / "admin" / "seal.png")
+    assert (data / "admin" / "seal.png").read_bytes() == (
+        data / "admin" / "seals" / "clear.png"
+    ).read_bytes()
+    assert report["exit_status"] == 75  # kiosk run starts again with the new printer
+    lines = read_audit(data)
+    assert [(a["action"], a.get("setting"), a.get("before"), a.get("after")) for a in lines] == [
+        ("login", None, None, None),
+        ("set", "kiosk.items_order", [], lines[1]["after"]),  # the whole menu: below
+        ("set", "kiosk.counter_hours", "工作日 8:30-12:00，14:00-17:30", "每天 9:00-17:30"),
+        ("set", "devices.receipt_printer", "sim://", f"escpos+file://{spool}"),
+        ("set", "kiosk.seal_image", "", str(data / "admin" / "seal.png")),
+        ("set", "devices.receipt_printer", f"escpos+file://{spool}", "sim://"),
+        ("restart", None, None, None),
+    ]
+    assert [c for c in lines[1]["after"] if c in (first, second, third)] == [first, third, second]
+    assert verify_audit(data) is None
+    again = load_config(
+        None, demo=True, environ={"HOME": str(tmp_path), "KIOSK_DATA_DIR": str(data)}
+    )
+    assert again.kiosk.counter_hours == "每天 9:00-17:30"
+    assert again.kiosk.seal_image == str(data / "admin" / "seal.png")
+    assert again.kiosk.items_order == tuple(lines[1]["after"])
 
 
 def test_a_reader_that_cannot_be_opened_is_said_on_the_idle_screen(

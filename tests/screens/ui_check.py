@@ -200,7 +200,7 @@ class CheckingDriver(Driver):
         """In English nothing Chinese may remain but names: the hall's, the resident's own, the
         platform's notices (written in Chinese only), and 中文 on the switch back."""
         app = self.app
-        names = [app.hall_name, app.counter_hours, "中文", *app.kiosk.sync_state.notices]
+        names = [app.hall_name, "中文", *app.kiosk.sync_state.notices]
         if app.session is not None:
             names += [app.session.identity.name, app.session.identity.masked_name]
         for text in texts:

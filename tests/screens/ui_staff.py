@@ -96,7 +96,16 @@ class Staff(Driver):
         yield self.frames()
         yield from self.queue()
         yield from self.technician()
+        # A resident lays a card while staff are still there: nothing starts, and when staff
+        # leave, the screen asks for the card to be lifted and laid again.
+        self.present_card()
+        yield 1.0
+        self.facts["screen_with_card_in_staff"] = app.manager.current
         tap(self.screen.ids.logout)
+        yield self.on("identify")
+        yield self.frames()
+        self.facts["after_logout_with_card"] = self.screen.problem
+        self.remove_card()
         yield self.on("idle")
         yield self.frames()
 
