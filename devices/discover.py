@@ -7,6 +7,8 @@ A finder that cannot look (no pcscd, no cupsd) finds nothing and says why.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from devices.base import Role
 SERIAL_BY_ID = Path("/dev/serial/by-id")
 USB_DEVICES = Path("/sys/bus/usb/devices")
 USB_PRINTER_CLASS = "07"
+FINDER_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -35,20 +38,42 @@ class Discovery:
         return [f for f in self.found if f.role is role]
 
 
-def discover(*, demo: bool = False) -> Discovery:
-    found: list[Found] = []
-    problems: list[str] = []
+def discover(*, demo: bool = False, timeout_s: float = FINDER_TIMEOUT_S) -> Discovery:
+    """Every finder at once, each on its own thread: one that hangs (a cupsd that takes the
+    connection and never answers) is reported after `timeout_s`, and the others still count."""
     finders: dict[str, Callable[[], list[Found]]] = {
         "serial": _serial,
         "pcsc": _pcsc,
         "usb": _usb_printers,
         "cups": _cups,
     }
-    for name, finder in finders.items():
+    results: dict[str, list[Found] | BaseException] = {}
+
+    def run(name: str, finder: Callable[[], list[Found]]) -> None:
         try:
-            found += finder()
+            results[name] = finder()
         except Exception as error:  # noqa: BLE001 - a finder that cannot look finds nothing
-            problems.append(f"{name}: {error}")
+            results[name] = error
+
+    threads = [
+        threading.Thread(target=run, args=item, name=f"find-{item[0]}", daemon=True)
+        for item in finders.items()
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout_s
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    found: list[Found] = []
+    problems: list[str] = []
+    for name in finders:
+        result = results.get(name)
+        if result is None:
+            problems.append(f"{name}: no answer within {timeout_s:g} s")
+        elif isinstance(result, BaseException):
+            problems.append(f"{name}: {result}")
+        else:
+            found += result
     if demo:
         found += [
             Found(Role.READER, "sim://", "模拟读卡器（演示）"),

@@ -34,7 +34,6 @@ from devices.base import Role
 from devices.errors import DeviceUrlError
 from devices.registry import parse_device_url
 from kiosk.checks import Check, between, matches, one_of
-from kiosk.hours import hours_problem
 from kiosk.tomlfile import Locator, TomlError, read_toml
 
 SYSTEM_CONFIG: Final = Path("/etc/kiosk/kiosk.toml")
@@ -140,9 +139,9 @@ class KioskSettings:
         "工作日 8:30-12:00，14:00-17:30",
         "When the hall's staffed windows are open, shown on the idle screen (self-service is "
         "open 24 hours). Items that need staff are offered only then. Days: 每天, 工作日, "
-        "周一至周六 or 周一、周三; several groups are separated by '；'. Empty: always.",
+        "周一至周六 or 周一、周三; several groups are separated by '；'. Empty, or hours that "
+        "cannot be read (`kiosk config check` says why): shown as written, always offered.",
         matches(r".{0,40}", "at most 40 characters"),
-        hours_problem,
     )
     items_order: tuple[str, ...] = setting(
         (),
@@ -555,7 +554,6 @@ AT_NEXT_START: Final = frozenset(
         "devices.receipt_printer",
         "devices.certificate_printer",
         "platform.url",
-        "display.elderly_mode",
     }
 )
 
@@ -595,10 +593,13 @@ def _merge_environment(
         raw = environ[variable].strip()
         # Several readers are separated by spaces, but a PC/SC reader's name may hold spaces
         # ("pcsc://ACS ACR39U 00 00"): split only where the next URL begins.
-        values[section][key] = (
-            tuple(u for u in NEXT_URL.split(raw) if u) if key == "readers" else raw
-        )
+        values[section][key] = split_urls(raw) if key == "readers" else raw
         origins[f"{section}.{key}"] = f"environment {variable}"
+
+
+def split_urls(text: str) -> tuple[str, ...]:
+    """Several device URLs written on one line, split where the next URL begins."""
+    return tuple(u for u in NEXT_URL.split(text.strip()) if u)
 
 
 def _line_of(problem: str) -> int:

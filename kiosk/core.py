@@ -24,7 +24,7 @@ from devices.base import CardRecord
 from kiosk.catalog import Catalog, Item, load_catalog
 from kiosk.clock import now_local, today_local
 from kiosk.config import Config
-from kiosk.hours import parse_hours
+from kiosk.hours import HoursError, parse_hours
 from kiosk.i18n import N_, Text, Words, words
 from kiosk.identity import CardType, IdentityError, ResidentIdentity, identity_from_card
 from kiosk.idnumber import check_id_number, normalise
@@ -196,14 +196,21 @@ class Kiosk:
         }
 
     def staffed_now(self) -> bool:
-        """Whether the staffed windows are open now, by kiosk.counter_hours (empty: always)."""
-        hours = parse_hours(self.config.kiosk.counter_hours)
+        """Whether the staffed windows are open now, by kiosk.counter_hours. Empty, or hours
+        that cannot be read (kept from before hours governed anything): always."""
+        try:
+            hours = parse_hours(self.config.kiosk.counter_hours)
+        except HoursError:
+            return True
         return not hours.spans or hours.open_at(self._now())
 
     def hours_words(self) -> Words:
-        """The opening hours as staff wrote them, and in English."""
+        """The opening hours as staff wrote them, and in English where they can be read."""
         text = self.config.kiosk.counter_hours
-        return Words(text, parse_hours(text).in_english())
+        try:
+            return Words(text, parse_hours(text).in_english())
+        except HoursError:
+            return Words(text)
 
     def reconfigure(self, config: Config) -> None:
         """Staff changed settings: what they govern applies from now (the next session's time

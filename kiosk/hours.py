@@ -6,14 +6,15 @@ What staff write stays the setting (it is what the idle screen showed before hou
 anything); this module only reads it. A day is one of 每天, 工作日 (Monday to Friday),
 周一至周五 (a span) or 周一、周三 (a list); several day groups are separated by "；".
 Public holidays and the swapped working days around them are not known here: on such a day
-staff turn the items off, or the platform pushes the day's hours.
+staff turn the items off, or the platform pushes the day's hours. Hours that cannot be read
+(written before hours governed anything) are shown as written and govern nothing.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from typing import Final
 
 DAY_NAMES: Final = "一二三四五六日"  # Monday first, as datetime.weekday()
@@ -33,7 +34,7 @@ class HoursError(ValueError):
 @dataclass(frozen=True)
 class Span:
     days: frozenset[int]  # 0 = Monday
-    times: tuple[tuple[time, time], ...]
+    times: tuple[tuple[int, int], ...]  # minutes from midnight: opens, closes (up to 24:00)
     written: str  # the day words as written, for showing
 
 
@@ -42,7 +43,8 @@ class Hours:
     spans: tuple[Span, ...]
 
     def open_at(self, moment: datetime) -> bool:
-        now = moment.time().replace(tzinfo=None)
+        """`moment` in the hall's time (kiosk.clock.now_local)."""
+        now = moment.hour * 60 + moment.minute + moment.second / 60
         return any(
             moment.weekday() in span.days and any(start <= now < end for start, end in span.times)
             for span in self.spans
@@ -57,9 +59,11 @@ class Hours:
 
 
 def parse_hours(text: str) -> Hours:
-    """Read hours as staff write them; HoursError says what is wrong. Empty: no hours."""
+    """Read hours as staff write them; HoursError says what is wrong. Empty: no hours. A note
+    in brackets ("（节假日除外）") is for people and is passed over."""
     spans = []
-    for part in (p for p in re.split(r"[；;]", text) if p.strip()):
+    bare = re.sub(r"（[^）]*）|\([^)]*\)", " ", text)
+    for part in (p for p in re.split(r"[；;]", bare) if p.strip()):
         match = _GROUP.fullmatch(part)
         if match is None:
             raise HoursError(
@@ -87,14 +91,12 @@ def _days(words: str) -> frozenset[int]:
         return frozenset(range(5))
     named = [DAY_NAMES.index("日" if c == "天" else c) for c in re.findall(r"周(.)", words)]
     if re.search(r"[至到-]", words):
-        first, last = named
-        if last < first:
-            raise HoursError(f"{words!r}: the span runs backwards (write 周一至周五)")
-        return frozenset(range(first, last + 1))
+        first, last = named  # 周日至周六 (a week from Sunday) and 周五至周一 wrap round
+        return frozenset((first + n) % 7 for n in range((last - first) % 7 + 1))
     return frozenset(named)
 
 
-def _times(words: str) -> tuple[tuple[time, time], ...]:
+def _times(words: str) -> tuple[tuple[int, int], ...]:
     pieces = [p for p in re.split(r"\s*[，,、]\s*", words) if p]
     out = []
     for piece in pieces:
@@ -104,16 +106,15 @@ def _times(words: str) -> tuple[tuple[time, time], ...]:
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
             raise HoursError(f"{piece!r}: not a time of day")
-        start = time(h1, m1)
-        end = time.max if h2 == 24 else time(h2, m2)
+        start, end = h1 * 60 + m1, h2 * 60 + m2
         if end <= start:
             raise HoursError(f"{piece!r}: closes before it opens")
         out.append((start, end))
     return tuple(out)
 
 
-def _clock(moment: time) -> str:
-    return "24:00" if moment == time.max else f"{moment.hour}:{moment.minute:02d}"
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 def _days_en(days: frozenset[int]) -> str:

@@ -132,26 +132,29 @@ def run_selftest(
 
 def try_setting(
     config: Config,
-    name: str,
-    value: Any,
+    changes: Mapping[str, Any],
     *,
     today: date,
     held: Mapping[tuple[Role, str], Held] | None = None,
 ) -> list[Check]:
-    """Try a device or platform setting before staff save it: each device URL opened and its
-    internal check run (through the touchscreen's own handle where it already holds that
-    device), or the platform address and kiosk id enrolled with and sent a signed heartbeat."""
-    if name in ("platform.url", "kiosk.id"):
-        section, key = name.split(".")
-        part = dataclasses.replace(getattr(config, section), **{key: value})
-        return _platform_checks(dataclasses.replace(config, **{section: part}), None, today)
-    role = Role(name.removeprefix("devices.").removesuffix("s"))
+    """Try settings before staff save them: a device's URLs each opened and its internal check
+    run (through the touchscreen's own handle where it already holds that device), or the
+    platform address and kiosk id, together, enrolled with and sent a signed heartbeat."""
+    if set(changes) & {"platform.url", "kiosk.id"}:
+        tried = config
+        for name, value in changes.items():
+            section, key = name.split(".")
+            part = dataclasses.replace(getattr(tried, section), **{key: value})
+            tried = dataclasses.replace(tried, **{section: part})
+        return _platform_checks(tried, None, today)
     checks = []
-    for url in filter(None, (value,) if isinstance(value, str) else value):
-        if held is not None and (role, url) in held:
-            checks += _held_checks(f"{ROLE_NAMES[role]} {url}", held[role, url], TRY_LEVELS)
-        else:
-            checks += _device_checks(role, url, TRY_LEVELS)
+    for name, value in changes.items():
+        role = Role(name.removeprefix("devices.").removesuffix("s"))
+        for url in filter(None, (value,) if isinstance(value, str) else value):
+            if held is not None and (role, url) in held:
+                checks += _held_checks(f"{ROLE_NAMES[role]} {url}", held[role, url], TRY_LEVELS)
+            else:
+                checks += _device_checks(role, url, TRY_LEVELS)
     return checks
 
 

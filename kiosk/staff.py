@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any, Final
 
 from kiosk.clock import now_local
-from kiosk.config import SECTIONS, STAFF_FILE, STAFF_KEYS, TYPE_WORDS, Config, convert
+from kiosk.config import (
+    AT_NEXT_START,
+    SECTIONS,
+    STAFF_FILE,
+    STAFF_KEYS,
+    TYPE_WORDS,
+    Config,
+    convert,
+)
 
 AUDIT_FILE: Final = "admin/audit.jsonl"
 GENESIS: Final = "0" * 64
@@ -35,8 +43,8 @@ def change(config: Config, changes: Mapping[str, Any], *, who: str = "staff") ->
     """Apply `changes` ({"session.time_multiplier": 2.0, ...}): each converted and checked as
     the configuration file's values are, then audited, then written. Nothing is written when
     any value is refused or the audit log cannot take the lines. Returns the configuration in
-    effect."""
-    updated, converted = config, {}
+    effect: settings in AT_NEXT_START are saved, not yet in it (see `pending`)."""
+    converted = {}
     for name, raw in changes.items():
         if name not in STAFF_KEYS:
             raise SettingRefused(f"{name} is not a setting staff change here")
@@ -52,14 +60,13 @@ def change(config: Config, changes: Mapping[str, Any], *, who: str = "staff") ->
             if problem:
                 raise SettingRefused(f"{name}: {problem}")
         converted[name] = value
-        part = dataclasses.replace(getattr(updated, section), **{key: value})
-        updated = dataclasses.replace(updated, **{section: part})
+    saved = pending(config)  # what the next start will have, where that differs from now
     lines = []
     for name, value in converted.items():
         section, key = name.split(".")
-        before = getattr(getattr(config, section), key)
-        if before != value:
-            lines.append({"setting": name, "before": _plain(before), "after": _plain(value)})
+        before = saved.get(name, _plain(getattr(getattr(config, section), key)))
+        if before != _plain(value):
+            lines.append({"setting": name, "before": before, "after": _plain(value)})
     if not lines:
         return config
     audit_many(config.data_dir, who, "set", lines)  # the record first: then the setting
@@ -68,7 +75,27 @@ def change(config: Config, changes: Mapping[str, Any], *, who: str = "staff") ->
         section, key = name.split(".")
         staff.setdefault(section, {})[key] = _plain(value)
     _write(config.data_dir, staff)
-    return updated
+    # What the running kiosk opened once (devices, its platform link, its id) stays as it is
+    # until the next start; everything else is in effect now.
+    effective = config
+    for name, value in converted.items():
+        if name not in AT_NEXT_START:
+            section, key = name.split(".")
+            part = dataclasses.replace(getattr(effective, section), **{key: value})
+            effective = dataclasses.replace(effective, **{section: part})
+    return effective
+
+
+def pending(config: Config) -> dict[str, Any]:
+    """Settings saved for the next start that the running kiosk does not have yet."""
+    out = {}
+    for section, body in _read(config.data_dir).items():
+        for key, value in body.items():
+            name = f"{section}.{key}"
+            now = _plain(getattr(getattr(config, section), key, None))
+            if name in AT_NEXT_START and value != now:
+                out[name] = value
+    return out
 
 
 def audit(data_dir: Path, who: str, action: str, what: Mapping[str, Any]) -> None:

@@ -20,11 +20,13 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from devices.base import HealthLevel, Role
 from devices.discover import Discovery, discover
-from kiosk.config import AT_NEXT_START
-from kiosk.documents.seal import find_seals, install_seal, seal_problem
+from kiosk.config import split_urls
+from kiosk.documents.seal import find_seals, install_seal, remove_other_seals, seal_problem
 from kiosk.hours import HoursError, parse_hours
 from kiosk.selftest import Check, try_setting
+from kiosk.staff import pending
 from screens.staff import MARKS, StaffScreen
+from screens.tokens import FONT, T
 from screens.widgets import KButton, KLabel, KSmall
 
 Builder.load_file(str(Path(__file__).with_name("staff_setup.kv")))
@@ -54,18 +56,19 @@ class StaffHours(StaffScreen):
         super().enter()
         self.title = "人工窗口开放时间"
         current = App.get_running_app().config_.kiosk.counter_hours
-        spans = parse_hours(current).spans
+        try:
+            spans = parse_hours(current).spans
+        except HoursError:
+            spans = ()
         simple = len(spans) == 1 and spans[0].written in DAYS and len(spans[0].times) <= 2
         if simple:
             self.days = spans[0].written
-            minutes = [(a.hour * 60 + a.minute, b.hour * 60 + b.minute) for a, b in spans[0].times]
-            minutes = [(a, 24 * 60 if b == 23 * 60 + 59 else b) for a, b in minutes]
-            (self.first_open, self.first_close), *rest = minutes
+            (self.first_open, self.first_close), *rest = spans[0].times
             self.two_spans = bool(rest)
             if rest:
                 self.second_open, self.second_close = rest[0]
-        elif current:
-            self.message = f"当前设置“{current}”较复杂，只能在配置文件中修改；在此保存将替换它。"
+        if current and not (simple and current == self._written()):
+            self.message = f"现在的设置是“{current}”；保存将按下面显示的写法替换它。"
         self._write()
         for name, button in self.ids.items():
             if name.startswith("days_"):
@@ -88,11 +91,14 @@ class StaffHours(StaffScreen):
         self._write()
 
     def _write(self) -> None:
+        self.written = self._written()
+
+    def _written(self) -> str:
         spans = [(self.first_open, self.first_close)]
         if self.two_spans:
             spans.append((self.second_open, self.second_close))
         times = "，".join(f"{_clock(int(a))}-{_clock(int(b))}" for a, b in spans)
-        self.written = f"{self.days} {times}"
+        return f"{self.days} {times}"
 
     def save(self) -> None:
         try:
@@ -109,88 +115,94 @@ class StaffHours(StaffScreen):
 
 
 class StaffDevices(StaffScreen):
-    """Readers, printers, the platform address and this kiosk's id. What is plugged in is
-    offered to pick; a value is saved only after trying it succeeded, exactly as entered."""
+    """Readers, printers, and the platform address with this kiosk's id (tried and saved
+    together: one is enrolled with the other). What is plugged in is offered to pick; a value is
+    saved only after trying exactly it succeeded, and applies from the next start."""
 
     restart_pending = BooleanProperty(False)
-    FIELDS: Final = (
-        ("devices.readers", "读卡器（可填多个，用空格分开）"),
-        ("devices.receipt_printer", "小票打印机（空：不用小票打印机）"),
-        ("devices.certificate_printer", "A4 证明打印机（空：不用 A4 打印机）"),
-        ("platform.url", "政务服务平台地址"),
-        ("kiosk.id", "本机编号"),
+    FIELDS: Final = {
+        "devices.readers": "读卡器（可填多个，用空格分开）",
+        "devices.receipt_printer": "小票打印机（空：不用小票打印机）",
+        "devices.certificate_printer": "A4 证明打印机（空：不用 A4 打印机）",
+        "platform.url": "政务服务平台地址",
+        "kiosk.id": "本机编号",
+    }
+    GROUPS: Final = (
+        ("devices.readers",),
+        ("devices.receipt_printer",),
+        ("devices.certificate_printer",),
+        ("platform.url", "kiosk.id"),
     )
     ROLES: Final = {
         "devices.readers": Role.READER,
         "devices.receipt_printer": Role.RECEIPT_PRINTER,
         "devices.certificate_printer": Role.CERTIFICATE_PRINTER,
     }
+    _visit = 0  # each entry is a visit; a late answer of an earlier one is dropped
 
     def enter(self) -> None:
         super().enter()
         self.title = "设备、平台与本机编号"
-        self.tried: dict[str, str] = {}  # setting -> the text that was tried and passed
-        self.rows: dict[str, dict[str, Any]] = {}
+        app = App.get_running_app()
+        self._visit += 1
+        visit = self._visit
+        self.tried: dict[tuple[str, ...], tuple[str, ...]] = {}  # group -> the texts that passed
+        self.fields: dict[str, Any] = {}
+        self.groups: dict[tuple[str, ...], dict[str, Any]] = {}
+        saved = pending(app.config_)
+        self.restart_pending = bool(saved)
         box = self.ids.device_box
         box.clear_widgets()
-        for name, words in self.FIELDS:
-            self._add_row(box, name, words)
+        for group in self.GROUPS:
+            self._add_group(box, group, saved)
         self.message = "正在查找已连接的设备……"
-        demo = App.get_running_app().config_.demo
+        demo = app.config_.demo
 
         def look() -> None:
             found = discover(demo=demo)
-            Clock.schedule_once(lambda _dt: self._offer(found))
+            Clock.schedule_once(lambda _dt: self._offer(found, visit))
 
         threading.Thread(target=look, name="discover", daemon=True).start()
 
-    def _add_row(self, box: Any, name: str, words: str) -> None:
+    def _add_group(self, box: Any, group: tuple[str, ...], saved: dict[str, Any]) -> None:
         from kivy.uix.boxlayout import BoxLayout
-        from kivy.uix.textinput import TextInput
-
-        from screens.tokens import FONT, T
 
         app = App.get_running_app()
-        section, key = name.split(".")
-        current = getattr(getattr(app.config_, section), key)
-        text = " ".join(current) if isinstance(current, tuple) else str(current)
-        box.add_widget(KLabel(text=words))
-        field = TextInput(
-            text=text,
-            multiline=False,
-            font_name=FONT,
-            font_size=sp(T.text_small),
-            size_hint_y=None,
-            height=dp(T.target_min),
-            padding=(dp(16), dp(T.target_min - T.text_small * 1.3) / 2),
-            write_tab=False,
-        )
-        field.bind(text=lambda _f, _t, n=name: self._edited(n))
-        box.add_widget(field)
-        offers = BoxLayout(orientation="vertical", size_hint_y=None, spacing=8)
-        offers.bind(minimum_height=offers.setter("height"))
-        box.add_widget(offers)
+        rows: dict[str, Any] = {}
+        for name in group:
+            section, key = name.split(".")
+            current = saved.get(name, getattr(getattr(app.config_, section), key))
+            text = " ".join(current) if isinstance(current, list | tuple) else str(current)
+            box.add_widget(KLabel(text=self.FIELDS[name]))
+            field = _url_field(text)
+            field.bind(text=lambda _f, _t, g=group: self._edited(g))
+            box.add_widget(field)
+            self.fields[name] = field
+            offers = BoxLayout(orientation="vertical", size_hint_y=None, spacing=dp(8))
+            offers.bind(minimum_height=offers.setter("height"))
+            box.add_widget(offers)
+            rows[name] = offers
         buttons = BoxLayout(spacing=dp(24), size_hint_y=None, height=dp(T.target_min))
         trial = KButton(text="试一试")
-        trial.bind(on_release=lambda _b, n=name: self.try_it(n))
+        trial.bind(on_release=lambda _b, g=group: self.try_it(g))
         keep = KButton(text="保存")
-        keep.bind(on_release=lambda _b, n=name: self.save(n))
+        keep.bind(on_release=lambda _b, g=group: self.save(g))
         buttons.add_widget(trial)
         buttons.add_widget(keep)
         box.add_widget(buttons)
-        result = KSmall(text="")
+        note = next((n for n in group if n in saved), None)
+        result = KSmall(text="已保存，重新启动后生效。" if note else "")
         box.add_widget(result)
-        self.rows[name] = {"field": field, "offers": offers, "try": trial, "save": keep}
-        self.rows[name]["result"] = result
+        self.groups[group] = {"offers": rows, "try": trial, "save": keep, "result": result}
 
-    def _offer(self, found: Discovery) -> None:
-        if App.get_running_app().manager.current != self.name:
+    def _offer(self, found: Discovery, visit: int) -> None:
+        if visit != self._visit or App.get_running_app().manager.current != self.name:
             return
         self.message = "点“试一试”检查填写的设备或地址；通过后才能保存。"
         if found.problems:
             self.message += "（未能查找：" + "；".join(found.problems) + "）"
         for name, role in self.ROLES.items():
-            offers = self.rows[name]["offers"]
+            offers = self.groups[(name,)]["offers"][name]
             for item in found.for_role(role):
                 pick = KButton(text=f"使用 {item.label}：{item.url}")
                 pick.bind(on_release=lambda _b, n=name, u=item.url: self.pick(n, u))
@@ -198,92 +210,128 @@ class StaffDevices(StaffScreen):
 
     def pick(self, name: str, url: str) -> None:
         """A found device fills the field; a second reader is added, not swapped in."""
-        field = self.rows[name]["field"]
-        if name == "devices.readers" and field.text.strip() and url not in field.text.split():
-            field.text = f"{field.text.strip()} {url}"
+        field = self.fields[name]
+        if name == "devices.readers" and field.text.strip():
+            if url not in split_urls(field.text):
+                field.text = f"{field.text.strip()} {url}"
         else:
             field.text = url
 
-    def _edited(self, name: str) -> None:
+    def _edited(self, group: tuple[str, ...]) -> None:
         self.keep_alive()
-        self.rows[name]["result"].text = ""
+        self.groups[group]["result"].text = ""
 
-    def _value(self, name: str) -> Any:
-        text = self.rows[name]["field"].text.strip()
-        return tuple(text.split()) if name == "devices.readers" else text
+    def _values(self, group: tuple[str, ...]) -> dict[str, Any]:
+        return {n: _value(n, self.fields[n].text) for n in group}
 
-    def try_it(self, name: str) -> None:
+    def _texts(self, group: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(self.fields[n].text.strip() for n in group)
+
+    def try_it(self, group: tuple[str, ...]) -> None:
         app = App.get_running_app()
         self.keep_alive()
-        value, text = self._value(name), self.rows[name]["field"].text.strip()
-        result = self.rows[name]["result"]
-        problem = _setting_problem(app.config_, name, value)
-        if problem:
-            result.text = f"✗ {problem}"
+        values, texts = self._values(group), self._texts(group)
+        result = self.groups[group]["result"]
+        self.tried.pop(group, None)
+        problems = [p for n, v in values.items() if (p := _setting_problem(app.config_, n, v))]
+        problems = list(dict.fromkeys(problems))  # the pair may share one reason
+        if problems:
+            result.text = "✗ " + "；".join(problems)
             return
-        result.text = "正在尝试……"
+        result.text = TRYING
         config, today, held = app.config_, app.kiosk.today(), app.selftest_held()
+        visit = self._visit
 
         def work() -> None:
             try:
-                checks = try_setting(config, name, value, today=today, held=held)
+                checks = try_setting(config, values, today=today, held=held)
             except Exception as error:  # noqa: BLE001 - said on the screen, not a dead thread
-                checks = [Check(name, HealthLevel.INTERNAL, False, str(error), 0)]
-            Clock.schedule_once(lambda _dt: self._tried(name, text, checks))
+                checks = [Check("try", HealthLevel.INTERNAL, False, str(error), 0)]
+            Clock.schedule_once(lambda _dt: self._tried(group, texts, checks, visit))
 
         threading.Thread(target=work, name="try-setting", daemon=True).start()
 
-    def _tried(self, name: str, text: str, checks: list[Check]) -> None:
-        if App.get_running_app().manager.current != self.name:
+    def _tried(
+        self, group: tuple[str, ...], texts: tuple[str, ...], checks: list[Check], visit: int
+    ) -> None:
+        if visit != self._visit or App.get_running_app().manager.current != self.name:
             return
-        passed = all(c.ok is not False for c in checks)
         lines = [f"{MARKS[c.ok]} {c.name}：{c.detail}" for c in checks]
         if not checks:
             lines = ["✓ 不使用此设备：需要它的事项将不提供。"]
-        self.rows[name]["result"].text = "\n".join(lines)
-        if passed:
-            self.tried[name] = text
-        else:
-            self.tried.pop(name, None)
+        self.groups[group]["result"].text = "\n".join(lines)
+        if all(c.ok is not False for c in checks) and texts == self._texts(group):
+            self.tried[group] = texts
 
-    def save(self, name: str) -> None:
+    def save(self, group: tuple[str, ...]) -> None:
         self.keep_alive()
-        text = self.rows[name]["field"].text.strip()
-        if self.tried.get(name) != text:
+        if self.tried.get(group) != self._texts(group):
             self.message = "请先点“试一试”，通过后再保存。"
             return
-        if self.apply({name: self._value(name)}) and name in AT_NEXT_START:
-            self.restart_pending = True
+        if self.apply(self._values(group)):
+            self.restart_pending = bool(pending(App.get_running_app().config_))
+            self.groups[group]["result"].text = "已保存，重新启动后生效。"
             self.message = "已保存，重新启动后生效。点下方“重新启动”立即生效。"
 
     def restart(self) -> None:
         App.get_running_app().restart()
 
 
+TRYING = "正在尝试……"
+
+
+def _url_field(text: str) -> Any:
+    from kivy.uix.textinput import TextInput
+
+    return TextInput(
+        text=text,
+        multiline=False,
+        font_name=FONT,
+        font_size=sp(T.text_small),
+        size_hint_y=None,
+        height=dp(T.target_min),
+        padding=(dp(16), dp(T.target_min - T.text_small * 1.3) / 2),
+        write_tab=False,
+    )
+
+
+def _value(name: str, text: str) -> Any:
+    return split_urls(text) if name == "devices.readers" else text.strip()
+
+
 def _setting_problem(config: Any, name: str, value: Any) -> str | None:
-    """The configuration's own checks, before anything is opened."""
+    """What would make saving pointless or harmful, before anything is opened: the
+    configuration's own checks, an environment variable that wins over staff settings, and
+    demo mode's fixed platform."""
     import dataclasses
 
     from kiosk.config import SECTIONS
 
+    origin = str(config.origins.get(name, ""))
+    if origin.startswith("environment "):
+        return f"{name} 由{origin.replace('environment ', '环境变量 ')} 设定，在此保存无效。"
+    if config.demo and name in ("platform.url", "kiosk.id"):
+        return "演示模式使用本机的演示平台，平台地址和本机编号不能更改。"
     section, key = name.split(".")
     field = next(f for f in dataclasses.fields(SECTIONS[section]) if f.name == key)
     if field.metadata["required"] and value in ("", ()) and not config.demo:
-        return "不能为空：否则自助机无法启动。"
+        return f"{name} 不能为空：否则自助机无法启动。"
     for check in field.metadata["checks"]:
         problem = check(value)
         if problem:
-            return str(problem)
+            return f"{name}：{problem}"
     return None
 
 
 class StaffHall(StaffScreen):
     """The hall's name (shown, not changed here: it is in the signing key's certificate) and
-    the seal printed on certificates: a PNG from a USB stick, copied in, or the drawn seal."""
+    the seal printed on certificates: a PNG from a USB stick, checked and copied in, or the
+    drawn seal. Looking through the stick and reading images happen off the UI thread."""
 
     hall = StringProperty("")
     seal = StringProperty("")  # the image in use, or "" for the drawn seal
     SEARCH: Final = (Path("/media"), Path("/run/media"), Path("/mnt"))
+    _visit = 0
 
     def enter(self) -> None:
         super().enter()
@@ -291,10 +339,24 @@ class StaffHall(StaffScreen):
         app = App.get_running_app()
         self.hall = app.config_.kiosk.hall_name
         self.seal = app.config_.kiosk.seal_image
-        box = self.ids.seal_box
-        box.clear_widgets()
+        self.ids.seal_box.clear_widgets()
         self.buttons: dict[str, Any] = {}
-        found = find_seals((*self.SEARCH, app.config_.data_dir / "admin" / "seals"))
+        self._visit += 1
+        visit = self._visit
+        places = (*self.SEARCH, app.config_.data_dir / "admin" / "seals")
+        self.message = "正在查找 U 盘上的印章图片……"
+
+        def look() -> None:
+            found = find_seals(places)
+            Clock.schedule_once(lambda _dt: self._offer(found, visit))
+
+        threading.Thread(target=look, name="find-seals", daemon=True).start()
+
+    def _offer(self, found: list[Path], visit: int) -> None:
+        if visit != self._visit or App.get_running_app().manager.current != self.name:
+            return
+        self.message = ""
+        box = self.ids.seal_box
         if not found:
             box.add_widget(
                 KSmall(
@@ -309,24 +371,37 @@ class StaffHall(StaffScreen):
             box.add_widget(button)
 
     def use(self, source: Path | None) -> None:
-        """Copy the chosen image into the data folder (the stick may be taken away), then
-        set it; None: the drawn seal."""
+        """The chosen image, checked and copied in (off the UI thread), then set; None: the
+        drawn seal."""
         app = App.get_running_app()
         self.keep_alive()
         if source is None:
             if self.apply({"kiosk.seal_image": ""}):
                 self.seal = ""
             return
-        problem = seal_problem(source)
-        if problem:
+        self.message = "正在检查图片……"
+        data_dir, visit = app.config_.data_dir, self._visit
+
+        def work() -> None:
+            problem = seal_problem(source)
+            target: Path | None = None
+            if problem is None:
+                try:
+                    target = install_seal(source, data_dir)
+                except OSError as error:
+                    problem = f"未能复制印章图片（{error.strerror or error}）。"
+            Clock.schedule_once(lambda _dt: self._installed(target, problem, visit))
+
+        threading.Thread(target=work, name="install-seal", daemon=True).start()
+
+    def _installed(self, target: Path | None, problem: str | None, visit: int) -> None:
+        if visit != self._visit or App.get_running_app().manager.current != self.name:
+            return
+        if target is None:
             self.message = f"未能使用：{problem}"
             return
-        try:
-            target = install_seal(source, app.config_.data_dir)
-        except OSError as error:
-            self.message = f"未能复制印章图片：{error}"
-            return
         if self.apply({"kiosk.seal_image": str(target)}):
+            remove_other_seals(App.get_running_app().config_.data_dir, str(target))
             self.seal = str(target)
             self.message = "已保存，此后打印的证明使用这个印章。"
 

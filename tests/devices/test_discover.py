@@ -3,6 +3,7 @@ USB printers by vendor:product, read from folders laid out as udev and sysfs lay
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,22 @@ def test_demo_mode_offers_the_simulators_and_a_finder_that_cannot_look_says_why(
     assert [f.url for f in found.for_role(Role.CERTIFICATE_PRINTER)][-1] == "sim://"
     assert [f.url for f in found.for_role(Role.READER)][-1] == "sim://"
     assert found.problems == ("pcsc: Failed to establish context: Service not available.",)
+
+
+def test_a_finder_that_hangs_is_reported_and_the_others_still_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+
+    def hung_cupsd() -> list[Found]:
+        release.wait(10)
+        return []
+
+    monkeypatch.setattr("devices.discover._cups", hung_cupsd)
+    monkeypatch.setattr("devices.discover._pcsc", lambda: [Found(Role.READER, "pcsc://A B", "")])
+    try:
+        found = discover(timeout_s=0.3)
+    finally:
+        release.set()
+    assert found.problems == ("cups: no answer within 0.3 s",)
+    assert [f.url for f in found.for_role(Role.READER)] == ["pcsc://A B"]

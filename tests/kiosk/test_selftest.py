@@ -234,20 +234,24 @@ def test_an_altered_audit_log_fails_its_check(tmp_path: Path) -> None:
 def test_a_setting_staff_are_about_to_save_is_tried_first(tmp_path: Path) -> None:
     config = demo_config(tmp_path)
     today = date(2026, 12, 1)
-    absent = try_setting(config, "devices.receipt_printer", "escpos+tcp://127.0.0.1:9", today=today)
+    absent = try_setting(
+        config, {"devices.receipt_printer": "escpos+tcp://127.0.0.1:9"}, today=today
+    )
     assert [(c.name, c.level.value, c.ok) for c in absent] == [
         ("receipt printer escpos+tcp://127.0.0.1:9", "internal", False)
     ]
     assert absent[0].detail.startswith("cannot be opened: cannot connect to 127.0.0.1:9")
     spool = tmp_path / "receipts.bin"
-    there = try_setting(config, "devices.receipt_printer", f"escpos+file://{spool}", today=today)
+    there = try_setting(config, {"devices.receipt_printer": f"escpos+file://{spool}"}, today=today)
     assert [(c.name, c.ok) for c in there] == [(f"receipt printer escpos+file://{spool}", True)]
-    both = try_setting(config, "devices.readers", ("sim://", "sim://elderly"), today=today)
+    both = try_setting(config, {"devices.readers": ("sim://", "sim://elderly")}, today=today)
     assert [(c.name, c.ok) for c in both] == [
         ("reader sim://", True),
         ("reader sim://elderly", True),
     ]
-    assert try_setting(config, "devices.certificate_printer", "", today=today) == []  # none
-    nowhere = try_setting(config, "platform.url", "http://127.0.0.1:9/kiosk", today=today)
+    assert try_setting(config, {"devices.certificate_printer": ""}, today=today) == []  # none
+    nowhere = try_setting(
+        config, {"platform.url": "http://127.0.0.1:9/kiosk", "kiosk.id": "DEMO-0002"}, today=today
+    )
     assert [(c.name, c.ok) for c in nowhere] == [("platform", False), ("clock", False)]
     assert nowhere[0].detail.startswith("no answer from the platform")

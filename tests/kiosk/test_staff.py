@@ -15,6 +15,7 @@ from kiosk.staff import (
     SettingRefused,
     audit,
     change,
+    pending,
     read_audit,
     refuse_offer,
     refused_offer,
@@ -159,7 +160,18 @@ def test_a_device_or_platform_setting_is_kept_for_the_next_start_but_never_empti
         change(config, {"devices.readers": ()})
     with pytest.raises(SettingRefused, match=r"platform\.url: .*https"):
         change(config, {"platform.url": "http://zwfw.example.gov.cn/kiosk"})
-    change(config, {"devices.readers": ("pcsc://",), "kiosk.id": "BJ-DC-0043"})
+    effective = change(config, {"devices.readers": ("pcsc://",), "kiosk.id": "BJ-DC-0043"})
+    # The running kiosk keeps the devices and the id it opened with, until it starts again.
+    assert (effective.devices.readers, effective.kiosk.id) == (config.devices.readers, "BJ-DC-0042")
+    assert pending(effective) == {"devices.readers": ["pcsc://"], "kiosk.id": "BJ-DC-0043"}
+    change(effective, {"kiosk.id": "BJ-DC-0042"})  # thought better of it before the restart
+    assert pending(effective) == {"devices.readers": ["pcsc://"]}
+    assert [(a["setting"], a["before"], a["after"]) for a in read_audit(tmp_path / "data")] == [
+        ("devices.readers", list(config.devices.readers), ["pcsc://"]),
+        ("kiosk.id", "BJ-DC-0042", "BJ-DC-0043"),
+        ("kiosk.id", "BJ-DC-0043", "BJ-DC-0042"),
+    ]
+    change(effective, {"kiosk.id": "BJ-DC-0043"})
     again = load_config(path, environ={})
     assert (again.devices.readers, again.kiosk.id) == (("pcsc://",), "BJ-DC-0043")
     assert again.platform.url == "https://zwfw.example.gov.cn/kiosk"  # from the file still

@@ -336,7 +336,7 @@ def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path:
 
 def test_a_staff_member_sets_the_kiosk_up_at_the_screens(xvfb: Service, tmp_path: Path) -> None:
     script = [sys.executable, str(HERE / "ui_setup.py"), str(tmp_path / "setup.json")]
-    result = run(script, tmp_path)
+    result = run(script, tmp_path, KIOSK_CERTIFICATE_PRINTER=f"pdf-dir://{tmp_path / 'pdf'}")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "setup.json").read_text(encoding="utf-8"))
     assert report["summary"]["error"] == ""
@@ -355,18 +355,24 @@ def test_a_staff_member_sets_the_kiosk_up_at_the_screens(xvfb: Service, tmp_path
     spool = tmp_path / "receipts.bin"
     assert report["file_printer"].startswith(f"✓ receipt printer escpos+file://{spool}：")
     assert report["file_printer_save"] == "已保存，重新启动后生效。点下方“重新启动”立即生效。"
+    assert report["printer_in_use"] == "sim://"  # the running kiosk keeps what it opened
     assert report["restart_offered"] == report["restart_after_return"] == "重新启动"
-    assert report["receipt_offers"] == ["使用 模拟小票打印机（演示）：sim://"]
+    assert report["field_after_return"] == f"escpos+file://{spool}"
+    assert report["result_after_return"] == "已保存，重新启动后生效。"
+    assert "使用 模拟小票打印机（演示）：sim://" in report["receipt_offers"]
     assert report["picked"] == "sim://"
-    assert report["absent_platform"].startswith("✗ platform：no answer from the platform")
+    assert report["environment_printer"] == (
+        "✗ devices.certificate_printer 由环境变量 KIOSK_CERTIFICATE_PRINTER 设定，在此保存无效。"
+    )
+    assert report["demo_platform"] == "✗ 演示模式使用本机的演示平台，平台地址和本机编号不能更改。"
     # The hall's name is shown, not changed; an opaque seal is refused, a clear one copied in.
     assert "大厅名称：演示社区服务站" in report["hall_text"]
     assert report["opaque_message"] == "未能使用：图片没有透明背景，会遮住证明上的文字。"
     data = tmp_path / "d"
-    assert report["seal_image"] == str(data / "admin" / "seal.png")
-    assert (data / "admin" / "seal.png").read_bytes() == (
-        data / "admin" / "seals" / "clear.png"
-    ).read_bytes()
+    seal = data / "admin" / report["seal_image"].rsplit("/", 1)[-1]
+    assert report["seal_image"] == str(seal)
+    assert seal.name.startswith("seal-")
+    assert seal.read_bytes() == (data / "admin" / "seals" / "clear.png").read_bytes()
     assert report["exit_status"] == 75  # kiosk run starts again with the new printer
     lines = read_audit(data)
     assert [(a["action"], a.get("setting"), a.get("before"), a.get("after")) for a in lines] == [
@@ -374,8 +380,7 @@ def test_a_staff_member_sets_the_kiosk_up_at_the_screens(xvfb: Service, tmp_path
         ("set", "kiosk.items_order", [], lines[1]["after"]),  # the whole menu: below
         ("set", "kiosk.counter_hours", "工作日 8:30-12:00，14:00-17:30", "每天 9:00-17:30"),
         ("set", "devices.receipt_printer", "sim://", f"escpos+file://{spool}"),
-        ("set", "kiosk.seal_image", "", str(data / "admin" / "seal.png")),
-        ("set", "devices.receipt_printer", f"escpos+file://{spool}", "sim://"),
+        ("set", "kiosk.seal_image", "", str(seal)),
         ("restart", None, None, None),
     ]
     assert [c for c in lines[1]["after"] if c in (first, second, third)] == [first, third, second]
@@ -384,7 +389,8 @@ def test_a_staff_member_sets_the_kiosk_up_at_the_screens(xvfb: Service, tmp_path
         None, demo=True, environ={"HOME": str(tmp_path), "KIOSK_DATA_DIR": str(data)}
     )
     assert again.kiosk.counter_hours == "每天 9:00-17:30"
-    assert again.kiosk.seal_image == str(data / "admin" / "seal.png")
+    assert again.kiosk.seal_image == str(seal)
+    assert again.devices.receipt_printer == f"escpos+file://{spool}"
     assert again.kiosk.items_order == tuple(lines[1]["after"])
 
 

@@ -1,7 +1,7 @@
 """Run by tests/screens/test_ui.py in its own process, on the harness's Xvfb: a staff member sets
 the kiosk up on the real screens, with simulated touches: moves an item up the menu, sets the
 staffed windows' hours, tries a printer that is not there (refused) and one that is (saved),
-tries a platform address that does not answer, picks a seal (an opaque image refused, a clear
+is refused a platform change in demo mode, picks a seal (an opaque image refused, a clear
 one taken), and starts the kiosk again for the new printer. Writes a JSON report."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ prepare_kivy(CONFIG, fullscreen=False)
 
 from screens.demo import drive  # noqa: E402
 from screens.driver import Driver, Wait, button_with, tap  # noqa: E402
+from screens.staff_setup import TRYING  # noqa: E402
 
 NO_PRINTER = "escpos+tcp://127.0.0.1:9"
 NO_PLATFORM = "http://127.0.0.1:9/kiosk"
@@ -111,34 +112,47 @@ class Setup(Driver):
         screen = self.screen
         yield lambda: screen.message.startswith("点“试一试”")
         yield self.frames()
-        row = screen.rows["devices.receipt_printer"]
-        self.facts["receipt_offers"] = [w.text for w in row["offers"].children][::-1]
+        printer = ("devices.receipt_printer",)
+        field, group = screen.fields[printer[0]], screen.groups[printer]
+        self.facts["receipt_offers"] = [w.text for w in group["offers"][printer[0]].children]
         # A printer that is not there: the try fails, and saving is refused.
-        row["field"].text = NO_PRINTER
-        tap(row["try"])
-        yield lambda: row["result"].text not in ("", "正在尝试……")
-        self.facts["absent_printer"] = row["result"].text
-        tap(row["save"])
+        field.text = NO_PRINTER
+        tap(group["try"])
+        yield lambda: group["result"].text not in ("", TRYING)
+        self.facts["absent_printer"] = group["result"].text
+        tap(group["save"])
         yield self.frames()
         self.facts["absent_printer_save"] = screen.message
         # A printer that is there (bytes into a file): tried, then saved for the next start.
         spool = Path(os.environ["KIOSK_DATA_DIR"]).parent / "receipts.bin"
-        row["field"].text = f"escpos+file://{spool}"
-        tap(row["try"])
-        yield lambda: row["result"].text not in ("", "正在尝试……")
-        self.facts["file_printer"] = row["result"].text
-        tap(row["save"])
+        field.text = f"escpos+file://{spool}"
+        tap(group["try"])
+        yield lambda: group["result"].text not in ("", TRYING)
+        self.facts["file_printer"] = group["result"].text
+        tap(group["save"])
         yield self.frames()
         self.facts["file_printer_save"] = screen.message
         self.facts["restart_offered"] = screen.ids.restart.text
-        # A platform address where nothing answers.
-        row = screen.rows["platform.url"]
-        row["field"].text = NO_PLATFORM
-        screen.ids.device_box.parent.scroll_to(row["try"], animate=False)
+        self.facts["printer_in_use"] = self.app.config_.devices.receipt_printer
+        # A found device fills the field (not saved: the file printer stays for the restart).
+        tap(button_with(screen, "使用 模拟小票打印机"))
+        self.facts["picked"] = field.text
+        # A setting the environment makes (a technician's override) cannot be saved here.
+        certificate = ("devices.certificate_printer",)
+        screen.fields[certificate[0]].text = "sim://"
+        screen.ids.device_box.parent.scroll_to(screen.groups[certificate]["try"], animate=False)
         yield self.frames()
-        tap(row["try"])
-        yield lambda: row["result"].text not in ("", "正在尝试……")
-        self.facts["absent_platform"] = row["result"].text
+        tap(screen.groups[certificate]["try"])
+        yield self.frames()
+        self.facts["environment_printer"] = screen.groups[certificate]["result"].text
+        # Demo mode's platform cannot be changed: said at once, nothing tried.
+        platform = ("platform.url", "kiosk.id")
+        screen.fields["platform.url"].text = NO_PLATFORM
+        screen.ids.device_box.parent.scroll_to(screen.groups[platform]["try"], animate=False)
+        yield self.frames()
+        tap(screen.groups[platform]["try"])
+        yield self.frames()
+        self.facts["demo_platform"] = screen.groups[platform]["result"].text
         self.shot("staff-devices")
         tap(screen.ids.back)
         yield self.on("staff")
@@ -162,16 +176,14 @@ class Setup(Driver):
         yield from self.back()
 
     def restart(self) -> Iterator[Wait | float]:
+        """Back on the screen later: the saved printer is shown as waiting for the restart."""
         yield from self.open("devices_button", "staff_devices")
-        self.facts["restart_after_return"] = self.screen.ids.restart.text
-        tap(button_with(self.screen, "使用 模拟小票打印机"))
-        row = self.screen.rows["devices.receipt_printer"]
-        self.facts["picked"] = row["field"].text
-        tap(row["try"])
-        yield lambda: row["result"].text not in ("", "正在尝试……")
-        tap(row["save"])
-        yield self.frames()
-        tap(self.screen.ids.restart)
+        screen = self.screen
+        printer = ("devices.receipt_printer",)
+        self.facts["field_after_return"] = screen.fields[printer[0]].text
+        self.facts["result_after_return"] = screen.groups[printer]["result"].text
+        self.facts["restart_after_return"] = screen.ids.restart.text
+        tap(screen.ids.restart)
         self.facts["exit_status"] = self.app.exit_status
 
 
