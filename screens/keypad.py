@@ -99,14 +99,14 @@ class KeypadScreen(ResidentScreen):
             self.feedback = (
                 N_("✓ 号码有效，请点击确定。")
                 if check.valid
-                else Text("✗ {reason}", reason=Words(check.reason_zh, check.reason_en))
+                else Text("× {reason}", reason=Words(check.reason_zh, check.reason_en))
             )
 
     def confirm(self) -> None:
         app = App.get_running_app()
         result = app.kiosk.identify_manually(self.typed)
         if isinstance(result, Refusal):
-            self.feedback = Text("✗ {reason}", reason=result.message)
+            self.feedback = Text("× {reason}", reason=result.message)
             return
         Clock.unschedule(self._expire)
         self.typed = ""

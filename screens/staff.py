@@ -34,13 +34,13 @@ from kiosk.config import STAFF_KEYS
 from kiosk.selftest import Check, Report, run_selftest, save
 from kiosk.staff import SettingRefused, change, refuse_offer
 from screens.tokens import T
-from screens.widgets import KButton, KChoice, KLabel, KSmall
+from screens.widgets import KButton, KChoice, KLabel, KSmall, url_field
 
 Builder.load_file(str(Path(__file__).with_name("staff.kv")))
 STAFF_IDLE_S = 120.0
 AUTOMATIC = (HealthLevel.INTERNAL, HealthLevel.EXTERNAL)
 GRID_COLS, GRID_ROWS = 3, 4  # the touch grid covers the panel's lower two thirds
-MARKS = {True: "✓", False: "✗", None: "–"}
+MARKS = {True: "✓", False: "×", None: "–"}
 
 
 class ChartCell(Label):
@@ -240,6 +240,16 @@ class StaffQueue(StaffScreen):
         )
         box.parent.scroll_y = 1  # the newest state from the top
         self._button(box, "sync_now", "立即上传", self.sync_now)
+        # Any transaction still held, by its number (from the resident's receipt or a call).
+        row = BoxLayout(spacing=dp(T.gap), size_hint_y=None, height=dp(T.target_min))
+        self.number_field = url_field("")
+        self.number_field.hint_text = "业务编号"
+        row.add_widget(self.number_field)
+        by_number = KButton(text="按编号补打", size_hint_x=0.5)
+        by_number.bind(on_release=lambda _b: self.reprint_typed())
+        self.buttons["reprint_typed"] = by_number
+        row.add_widget(by_number)
+        box.add_widget(row)
         rows = kiosk.outbox.latest(200)
         for row in [r for r in rows if r.status == "rejected"][-RECENT:]:
             box.add_widget(KSmall(text=f"退回 {row.number}：{row.reject_code} {row.reject_reason}"))
@@ -276,6 +286,13 @@ class StaffQueue(StaffScreen):
         app.kiosk.link.notify()
         app.audit_action("sync_now", {})
         self.message = "已通知上传；稍后点“刷新”查看。"
+
+    def reprint_typed(self) -> None:
+        number = self.number_field.text.strip().upper()
+        if not number:
+            self.message = "请先输入业务编号（在小票上）。"
+            return
+        self.reprint(number)
 
     def reprint(self, number: str) -> None:
         app = App.get_running_app()

@@ -15,7 +15,7 @@ from typing import Any, Final
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.metrics import dp, sp
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from devices.base import HealthLevel, Role
@@ -26,8 +26,8 @@ from kiosk.hours import HoursError, parse_hours
 from kiosk.selftest import Check, try_setting
 from kiosk.staff import pending
 from screens.staff import MARKS, StaffScreen
-from screens.tokens import FONT, T
-from screens.widgets import KButton, KLabel, KSmall
+from screens.tokens import T
+from screens.widgets import KButton, KLabel, KSmall, url_field
 
 Builder.load_file(str(Path(__file__).with_name("staff_setup.kv")))
 
@@ -174,7 +174,7 @@ class StaffDevices(StaffScreen):
             current = saved.get(name, getattr(getattr(app.config_, section), key))
             text = " ".join(current) if isinstance(current, list | tuple) else str(current)
             box.add_widget(KLabel(text=self.FIELDS[name]))
-            field = _url_field(text)
+            field = url_field(text)
             field.bind(text=lambda _f, _t, g=group: self._edited(g))
             box.add_widget(field)
             self.fields[name] = field
@@ -236,7 +236,7 @@ class StaffDevices(StaffScreen):
         problems = [p for n, v in values.items() if (p := _setting_problem(app.config_, n, v))]
         problems = list(dict.fromkeys(problems))  # the pair may share one reason
         if problems:
-            result.text = "✗ " + "；".join(problems)
+            result.text = "× " + "；".join(problems)
             return
         result.text = TRYING
         config, today, held = app.config_, app.kiosk.today(), app.selftest_held()
@@ -278,21 +278,6 @@ class StaffDevices(StaffScreen):
 
 
 TRYING = "正在尝试……"
-
-
-def _url_field(text: str) -> Any:
-    from kivy.uix.textinput import TextInput
-
-    return TextInput(
-        text=text,
-        multiline=False,
-        font_name=FONT,
-        font_size=sp(T.text_small),
-        size_hint_y=None,
-        height=dp(T.target_min),
-        padding=(dp(16), dp(T.target_min - T.text_small * 1.3) / 2),
-        write_tab=False,
-    )
 
 
 def _value(name: str, text: str) -> Any:

@@ -6,12 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from kivy.lang import Builder
+from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
+from kivy.uix.textinput import TextInput
 from kivy.uix.togglebutton import ToggleButton
+
+from screens.tokens import FONT, T
 
 Builder.load_file(str(Path(__file__).with_name("widgets.kv")))
 
@@ -106,3 +110,17 @@ class ResidentScreen(Screen):
         from kivy.app import App
 
         App.get_running_app().call_staff(self.name)
+
+
+def url_field(text: str) -> Any:
+    """A one-line field for URLs, ids and numbers (ASCII: the docked keyboard types them)."""
+    return TextInput(
+        text=text,
+        multiline=False,
+        font_name=FONT,
+        font_size=sp(T.text_small),
+        size_hint_y=None,
+        height=dp(T.target_min),
+        padding=(dp(16), dp(T.target_min - T.text_small * 1.3) / 2),
+        write_tab=False,
+    )

@@ -175,7 +175,7 @@ def test_less_common_paths_through_the_screens(xvfb: Service, tmp_path: Path) ->
     # Without a card: the keypad checks as it goes, a queue ticket can be had, no certificate.
     assert report["keypad_17"] == ["110101 19620517 031", "还差最后 1 位（可能是数字或 X）。"]
     wrong, disabled = report["keypad_wrong"]
-    assert wrong.startswith("✗ ")
+    assert wrong.startswith("× ")
     assert disabled is True
     assert report["keypad_right"] == ["✓ 号码有效，请点击确定。", False]
     assert report["manual_identify"][0] == "您好"
@@ -292,6 +292,10 @@ def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path:
     # were accepted and are shown at once.
     assert len(report["reprint_buttons"]) == 2
     assert report["reprint_message"].startswith("已补打 "), report["reprint_message"]
+    assert report["typed_reprint_message"].startswith("已补打 ")
+    assert report["unknown_reprint_message"] == (
+        "未能补打：there is no transaction DEMO-0001-NOPE on this kiosk"
+    )
     assert report["sync_message"].startswith("已通知上传")
     assert report["accept_message"] == "已接受平台配置，立即生效。"
     assert report["counter_hours"] == "每天 8:00-20:00"
@@ -319,13 +323,16 @@ def test_a_staff_member_and_a_technician_at_the_screens(xvfb: Service, tmp_path:
         ("set", "session.time_multiplier", 1.0, 2.0),
         ("set", "kiosk.items_off", [], ["queue-ticket"]),
         ("reprint", None, None, None),
+        ("reprint", None, None, None),
+        ("reprint", None, None, None),
         ("sync_now", None, None, None),
         ("set", "kiosk.counter_hours", "工作日 8:30-12:00，14:00-17:30", "每天 8:00-20:00"),
         ("selftest", None, None, None),
         ("logout", None, None, None),
     ]
-    assert lines[6]["ok"] is True
-    assert lines[5]["who"] == "platform, accepted by staff"
+    assert [a["ok"] for a in lines[3:6]] == [True, True, False]  # the unknown number
+    assert lines[8]["ok"] is True
+    assert lines[7]["who"] == "platform, accepted by staff"
     assert verify_audit(data) is None
     again = load_config(
         None, demo=True, environ={"HOME": str(tmp_path), "KIOSK_DATA_DIR": str(data)}
@@ -349,7 +356,7 @@ def test_a_staff_member_sets_the_kiosk_up_at_the_screens(xvfb: Service, tmp_path
     assert report["counter_hours_en"] == "Daily 9:00-17:30"
     # A printer that is not there fails its try, names itself, and cannot be saved.
     assert report["absent_printer"].startswith(
-        "✗ receipt printer escpos+tcp://127.0.0.1:9：cannot be opened: cannot connect"
+        "× receipt printer escpos+tcp://127.0.0.1:9：cannot be opened: cannot connect"
     )
     assert report["absent_printer_save"] == "请先点“试一试”，通过后再保存。"
     spool = tmp_path / "receipts.bin"
@@ -362,9 +369,9 @@ def test_a_staff_member_sets_the_kiosk_up_at_the_screens(xvfb: Service, tmp_path
     assert "使用 模拟小票打印机（演示）：sim://" in report["receipt_offers"]
     assert report["picked"] == "sim://"
     assert report["environment_printer"] == (
-        "✗ devices.certificate_printer 由环境变量 KIOSK_CERTIFICATE_PRINTER 设定，在此保存无效。"
+        "× devices.certificate_printer 由环境变量 KIOSK_CERTIFICATE_PRINTER 设定，在此保存无效。"
     )
-    assert report["demo_platform"] == "✗ 演示模式使用本机的演示平台，平台地址和本机编号不能更改。"
+    assert report["demo_platform"] == "× 演示模式使用本机的演示平台，平台地址和本机编号不能更改。"
     # The hall's name is shown, not changed; an opaque seal is refused, a clear one copied in.
     assert "大厅名称：演示社区服务站" in report["hall_text"]
     assert report["opaque_message"] == "未能使用：图片没有透明背景，会遮住证明上的文字。"

@@ -5,6 +5,7 @@ on every resident screen. Writes a JSON report to the path given."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -12,6 +13,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from PIL import ImageFont
 
 from kiosk.config import load_config
 from screens.main import prepare_kivy
@@ -47,6 +50,20 @@ PERSONAL = (
 )
 NO_BACK = {"idle", "closing", "submitting"}
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+@functools.cache
+def has_glyph(font: str, char: str) -> bool:
+    """Whether `font` draws `char` (not the empty box it draws for what it lacks). Kivy's SDL2
+    text renderer draws from the same font file, glyph for glyph."""
+    if not font.endswith((".ttf", ".ttc", ".otf")) or char.isspace():
+        return True
+    face = ImageFont.truetype(font, 40)
+    box, drawn = face.getmask(NOT_A_CHARACTER), face.getmask(char)
+    return not (drawn.size == box.size and bytes(drawn) == bytes(box))
+
+
+NOT_A_CHARACTER = "\U0010fffd"  # a private-use code point no font here draws
 
 
 class CheckingDriver(Driver):
@@ -123,6 +140,10 @@ class CheckingDriver(Driver):
                     or (bottom + w.height > Window.height + 1)
                 ):
                     self.violations.append(f"{what}: outside the window")
+            missing = sorted({c for c in text if not has_glyph(getattr(w, "font_name", ""), c)})
+            if missing:
+                # The font has no such character: it would be drawn as an empty box.
+                self.violations.append(f"{what}: no glyph for {''.join(missing)!r}")
             if isinstance(w, KLabel) and w.line_height < MIN_LINE_HEIGHT:
                 self.violations.append(f"{what}: line height {w.line_height}")
             if isinstance(w, Button) and w.disabled:

@@ -125,6 +125,15 @@ class Staff(Driver):
         tap(screen.buttons[reprints[0]])
         yield lambda: screen.message.startswith(("已补打", "未能补打"))
         self.facts["reprint_message"] = screen.message
+        # A number from a resident's receipt, typed (lower case, with spaces around it).
+        screen.number_field.text = f"  {reprints[-1].removeprefix('reprint ').lower()} "
+        tap(screen.buttons["reprint_typed"])
+        yield lambda: screen.message.startswith(("已补打", "未能补打"))
+        self.facts["typed_reprint_message"] = screen.message
+        screen.number_field.text = "DEMO-0001-NOPE"
+        tap(screen.buttons["reprint_typed"])
+        yield lambda: screen.message.startswith("未能补打")
+        self.facts["unknown_reprint_message"] = screen.message
         tap(screen.buttons["sync_now"])
         yield self.frames()
         self.facts["sync_message"] = screen.message
