@@ -794,7 +794,7 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 def _display_ready() -> bool:
     display = os.environ.get("DISPLAY", "")
     if not display:
-        return False
+        return bool(os.environ.get("WAYLAND_DISPLAY"))  # cage, without Xwayland
     return (
         subprocess.run(["xdpyinfo"], capture_output=True, timeout=10, check=False).returncode == 0
     )
@@ -825,7 +825,6 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         from kiosk.console import run_console
 
         return run_console(config, out=sys.stdout)
-    from devices.base import Role
     from kiosk.console import check_devices
 
     reports = check_devices(config)
@@ -833,14 +832,12 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         if report.device is not None:
             report.device.close()
     for report in reports:
-        if not report.ok and report.role is not Role.READER:
-            # A printer that cannot print now makes its items unavailable, with the reason;
-            # the kiosk still serves everything else.
+        if not report.ok:
+            # The touchscreen starts all the same: a printer that cannot print makes its items
+            # unavailable with the reason; a reader that cannot be used is said on the idle
+            # screen (with what can still be done); both are retried, and staff can change
+            # them on the staff screens.
             print(f"kiosk: {report.url}: {report.summary}", file=sys.stderr)
-    for report in [r for r in reports if not r.ok and r.role is Role.READER]:
-        # The touchscreen starts all the same: its idle screen says the reader cannot be used
-        # (and what can still be done), it keeps trying, and staff can change the reader there.
-        print(f"kiosk: {report.url}: {report.summary}", file=sys.stderr)
     if not _display_ready():
         raise CommandError(
             "no display to show the touchscreen on (DISPLAY is not set or does "
@@ -849,7 +846,14 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             "\nor check the devices from the console: kiosk run --console",
             EXIT_USAGE,
         )
-    return _touchscreen(args).run(config)  # 0, or 5: staff left into maintenance mode
+    from kiosk.logs import file_log
+    from kiosk.service import no_core_dumps
+
+    os.umask(0o077)  # whatever the kiosk writes is its user's alone
+    no_core_dumps()
+    file_log(config.data_dir, config.monitoring.log_days)
+    logging.getLogger().setLevel(logging.INFO)  # the file takes INFO; stderr keeps its level
+    return _touchscreen(args).run(config)  # 0, 5 (maintenance) or 75 (start again)
 
 
 def _touchscreen(args: argparse.Namespace) -> Touchscreen:

@@ -48,6 +48,7 @@ ENV_OVERRIDES: Final = {
     "KIOSK_RECEIPT_PRINTER": ("devices", "receipt_printer"),
     "KIOSK_CERTIFICATE_PRINTER": ("devices", "certificate_printer"),
     "KIOSK_COUNTER_HOURS": ("kiosk", "counter_hours"),
+    "KIOSK_METRICS": ("monitoring", "metrics"),
 }
 
 
@@ -295,6 +296,34 @@ class VoiceSettings:
     )
 
 
+def loopback_address(value: Any) -> str | None:
+    """host:port on this machine, or empty."""
+    if value == "":
+        return None
+    host, _, port = str(value).rpartition(":")
+    if not (port.isdigit() and 0 < int(port) < 65536):
+        return "must be host:port, e.g. 127.0.0.1:9464"
+    if not _is_loopback(host.strip("[]")):
+        return "must be on this machine (127.0.0.1 or [::1]): the fleet's agent asks here"
+    return None
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    metrics: str = setting(
+        "127.0.0.1:9464",
+        "Where the Prometheus text endpoint answers (host:port on loopback, for the fleet's "
+        "agent on this machine); empty: no endpoint.",
+        loopback_address,
+    )
+    log_days: int = setting(
+        190,
+        "Days the JSON log files in DATA_DIR/logs are kept: at least six months, as the law "
+        "asks of network logs. Log lines never hold personal data.",
+        between(180, 3650, " days"),
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     kiosk: KioskSettings = field(default_factory=KioskSettings)
@@ -304,6 +333,7 @@ class Config:
     storage: StorageSettings = field(default_factory=StorageSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
     voice: VoiceSettings = field(default_factory=VoiceSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     demo: bool = False
     source: str = "defaults"  # the file it came from, for messages
     origins: Mapping[str, str] = field(default_factory=dict)  # "section.key" -> where it came from
@@ -321,6 +351,7 @@ SECTIONS: Final[dict[str, type[Any]]] = {
     "storage": StorageSettings,
     "display": DisplaySettings,
     "voice": VoiceSettings,
+    "monitoring": MonitoringSettings,
 }
 SECTION_DOCS: Final = {
     "kiosk": "This kiosk and its hall.",
@@ -330,6 +361,7 @@ SECTION_DOCS: Final = {
     "storage": "The durable outbox and personal data on disk.",
     "display": "The touchscreen.",
     "voice": "Spoken prompts (espeak-ng, offline), with captions on every screen.",
+    "monitoring": "What the fleet sees: metrics on loopback, and the logs.",
 }
 
 

@@ -28,6 +28,7 @@ from kiosk.hours import HoursError, parse_hours
 from kiosk.i18n import N_, Text, Words, words
 from kiosk.identity import CardType, IdentityError, ResidentIdentity, identity_from_card
 from kiosk.idnumber import check_id_number, normalise
+from kiosk.metrics import ERRORS, SESSIONS, TRANSACTIONS
 from kiosk.platform import Lookups, PlatformLink, local_lookup
 from kiosk.session import Listener, Session, SessionEvent, TimeLimits
 from kiosk.transactions import rating_payload, transaction_payload, transaction_personal
@@ -36,6 +37,8 @@ from offline_cache.sync import SyncLimits, SyncState, owner_is_dead
 
 OUTBOX_FILE = "outbox.sqlite3"
 EVENTS_FILE = "events.jsonl"  # call-staff and similar events, for staff; no personal data
+# Events that are errors, counted for the fleet (kiosk.metrics): what needs a person.
+ERROR_EVENTS = frozenset({"print_failed", "reader_down", "audit_failed", "sync_paused"})
 TAKE_YOUR_CARD = N_("请取走您的卡片。")
 CLEARED = N_("您的信息已从本机清除。")
 
@@ -44,6 +47,8 @@ def record_event(data_dir: Path, kind: str, fields: Mapping[str, Any]) -> None:
     """An event for staff (calls, rejections, sync paused), one JSON line, no personal data.
     Written from the sync thread and from `kiosk queue sync` too: each line is one write of
     the whole record, flushed to disk."""
+    if kind in ERROR_EVENTS:
+        ERRORS.labels(kind=kind).inc()
     record = {**fields, "at": now_local().isoformat(timespec="seconds"), "kind": kind}
     events = data_dir / EVENTS_FILE
     events.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -306,6 +311,7 @@ class Kiosk:
         )
         session.identify(identity)
         self.session = session
+        SESSIONS.labels(identified_by=identity.card_type.value).inc()
         return session
 
     def card_removed(self) -> None:
@@ -354,6 +360,7 @@ class Kiosk:
             return row.number
 
         number = session.submit(commit)
+        TRANSACTIONS.inc()
         if self.link is not None:
             self.link.notify()
         return number

@@ -555,6 +555,14 @@ class Outbox:
             )
             return [_row(r) for r in reversed(list(found))]
 
+    def last_accepted_at(self) -> float | None:
+        """When the platform last accepted a record (wall-clock seconds), across restarts."""
+        with self._lock, _translated("read the last delivery"):
+            found = self._db.execute(
+                "SELECT max(updated_at) FROM outbox WHERE status = 'accepted'"
+            ).fetchone()[0]
+        return None if found is None else float(found)
+
     def status(self) -> dict[str, Any]:
         with self._lock, _translated("count rows"):
             counts = dict.fromkeys(STATUSES, 0)

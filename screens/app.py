@@ -58,12 +58,16 @@ READER_DOWN = N_(
     "读卡器暂时无法使用。没带卡可输入身份证号码办理排队取号等事项，其他业务请到人工窗口办理。"
 )
 LANGUAGE_AT_IDLE_S = 60.0  # a language chosen at the idle screen, then nobody: back to default
+DIM_AFTER_S = 300.0  # the idle screen untouched this long is dimmed, against burn-in
 
 
 class Root(FloatLayout):
     def on_touch_down(self, touch: Any) -> bool:
         app = App.get_running_app()
         app.last_touch = time.monotonic()  # someone is there (the idle screen keeps its language)
+        if app.dimmed:
+            app.dimmed = False  # the first touch only brightens the screen; it presses nothing
+            return True
         if time.monotonic() < getattr(app, "ignore_touches_until", 0.0):
             return True
         return bool(super().on_touch_down(touch))
@@ -79,6 +83,7 @@ class KioskApp(App):
     network_text = StringProperty("")  # online or not, and what waits to be sent
     notices = StringProperty("")  # emergency notices from the platform's heartbeat answers
     languages_problem = StringProperty("")  # why English cannot be offered: the switch hides
+    dimmed = BooleanProperty(False)
     reader_problem = StringProperty("")  # no card reader can be opened: said on the idle screen
 
     def __init__(self, config: Config, **kwargs: Any) -> None:
@@ -109,6 +114,9 @@ class KioskApp(App):
         # Platform configuration staff refused: not offered again until it changes.
         self.refused_config: dict[str, Any] | None = refused_offer(config.data_dir)
         self.stopping_on_signal = False  # SIGTERM (a service manager) stops it, cleanly
+        self.service = False  # `kiosk run`: the metrics endpoint and systemd's watchdog
+        self._metrics: Any = None
+        self._notifier: Any = None
         self._speaker: Speaker | None = None
         # Printers are used by the printer watch and by printing, both off the UI thread.
         self.printer_lock = threading.Lock()
@@ -120,6 +128,7 @@ class KioskApp(App):
         # typed number expired, or nobody touched the idle screen for a minute).
         self.visit_over = False
         self.last_touch = time.monotonic()
+        self.idle_since = time.monotonic()  # when the idle screen was last shown
         self._printer_watch: threading.Thread | None = None
 
     # --- building -------------------------------------------------------------------------------
@@ -173,8 +182,44 @@ class KioskApp(App):
         Clock.schedule_interval(self._tick, TICK_S)
         self._tick(0)
         self.monitor.start()
+        if self.service:
+            self._start_service()
         self.go("idle")
         return root
+
+    def _start_service(self) -> None:
+        """`kiosk run`: the metrics endpoint, and systemd told the kiosk is ready once the first
+        frame is drawn, then pinged from this main loop: a loop that hangs stops the pings."""
+        from kiosk.metrics import KioskCollector, serve
+        from kiosk.service import Notifier, watchdog_interval
+
+        self._metrics = serve(
+            self.config_.monitoring.metrics, KioskCollector(self.kiosk, self.device_states)
+        )
+        self._notifier = Notifier()
+        Clock.schedule_once(lambda _dt: self._notifier.ready(), 0)
+        interval = watchdog_interval()
+        if interval:
+            Clock.schedule_interval(lambda _dt: self._notifier.ping(), interval)
+
+    def device_states(self) -> list[Any]:
+        """Each configured device and whether it can be used now (for the metrics; called from
+        the endpoint's thread, reading what the monitor and the printer watch last saw)."""
+        from kiosk.metrics import DeviceState
+
+        states = [
+            DeviceState(Role.READER.value, w.url, w.reader is not None)
+            for w in self.monitor.watched
+        ]
+        devices = self.config_.devices
+        for role, url in (
+            (Role.RECEIPT_PRINTER, devices.receipt_printer),
+            (Role.CERTIFICATE_PRINTER, devices.certificate_printer),
+        ):
+            if url:
+                up = role in self.printers and role.value not in self.kiosk.out_of_order
+                states.append(DeviceState(role.value, url, up))
+        return states
 
     def _check_languages(self) -> None:
         """Every catalog loads now, or the kiosk starts without the switch (and says why) rather
@@ -301,6 +346,10 @@ class KioskApp(App):
         return self._speaker
 
     def on_stop(self) -> None:
+        if self._notifier is not None:
+            self._notifier.stopping()
+        if self._metrics is not None:
+            self._metrics.stop()
         if self._speaker is not None:
             self._speaker.close()
         self._stopping.set()
@@ -325,6 +374,7 @@ class KioskApp(App):
         self.ignore_touches_until = time.monotonic() + TOUCH_GUARD_S
         if name == "idle":
             self._next_visitor()
+            self.idle_since = time.monotonic()
         screen = self.manager.get_screen(name)
         if hasattr(screen, "enter"):
             screen.enter(**kwargs)
@@ -589,6 +639,11 @@ class KioskApp(App):
 
     def _tick(self, _dt: float) -> None:
         self._watch_readers()
+        self.dimmed = (
+            self.manager.current == "idle"
+            and self.session is None
+            and time.monotonic() - max(self.last_touch, self.idle_since) > DIM_AFTER_S
+        )
         if (
             tr.lang != self.config_.kiosk.language
             and self.manager.current == "idle"

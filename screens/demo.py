@@ -40,8 +40,11 @@ def drive(
     out: Path,
     driver_class: type[D],
     extra: Callable[[Driver], Iterator[Wait | float]] | None = None,
+    *,
+    service: bool = False,
 ) -> tuple[dict[str, Any], D]:
-    """run_demo, also giving back the driver (the UI tests read what it found)."""
+    """run_demo, also giving back the driver (the UI tests read what it found). `service`:
+    as `kiosk run` (the metrics endpoint, systemd's notifications)."""
     prepare_kivy(config, fullscreen=False)
     from kivy.clock import Clock
     from kivy.core.window import Window
@@ -51,6 +54,7 @@ def drive(
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "screens", ignore_errors=True)
     app = KioskApp(config)
+    app.service = service
     shutil.rmtree(out / "voice", ignore_errors=True)
     app.voice_record_to = out / "voice"  # each spoken prompt, as the resident would hear it
     driver = driver_class(app, out, extra)

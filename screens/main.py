@@ -60,6 +60,7 @@ def run_app(config: Config, **kwargs: Any) -> int:
     from screens.app import KioskApp
 
     app = KioskApp(config, **kwargs)
+    app.service = True
     apps.append(app)
     app.run()
     return int(app.exit_status)

@@ -112,3 +112,6 @@ def contrast(foreground: tuple[float, ...], background: tuple[float, ...]) -> fl
 def panel_density(width_px: int, height_px: int, diagonal_in: float) -> float:
     """Kivy's density for a panel, so that 1 dp = 1/160 inch on its glass."""
     return float((width_px**2 + height_px**2) ** 0.5 / diagonal_in) / 160
+
+
+DIM_ALPHA: Final = 0.6  # the idle screen dimmed against burn-in: not dark, still plainly on
