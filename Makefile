@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export TZ := Asia/Shanghai
 export KIVY_NO_ARGS := 1
 
-.PHONY: setup run test test-fast lint hwtest bench lock i18n clean
+.PHONY: setup run test test-fast lint hwtest bench lock i18n clean deb test-deb
 
 setup:  ## Debian packages, .venv and the kiosk command; a no-op the second time
 	@scripts/setup.sh
@@ -36,6 +36,13 @@ hwtest: setup  ## the hardware tier against real devices: READER=URL and/or PRIN
 	  exit 2; fi
 	KIOSK_HW_READER="$(READER)" KIOSK_HW_PRINTER="$(PRINTER)" $(BIN)/pytest -m hardware \
 	  $(if $(READER),,-k "not reader") $(if $(PRINTER),,-k "not printer")
+
+deb: setup  ## the Debian package, into dist/ (packaging/build-deb.sh)
+	@packaging/build-deb.sh
+
+test-deb: setup  ## the package built, linted, installed into a clean Debian 12 root and started there
+	@KIOSK_PACKAGE_LISTS=packaging/debian-packages-deb.txt scripts/setup.sh
+	$(BIN)/pytest -p no:cacheprovider -m deb tests/packaging
 
 bench: setup  ## measurements as ratios, side by side; writes benchmarks/results.json
 	$(BIN)/python benchmarks/run.py

@@ -14,6 +14,8 @@ import logging
 import os
 import resource
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
 
 import sdnotify
 
@@ -66,3 +68,14 @@ def no_core_dumps() -> None:
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
         log.warning("prctl(PR_SET_DUMPABLE) failed: errno %d", ctypes.get_errno())
+
+
+RESTART_FLAG: Final = "restart-when-idle"
+
+
+def restart_flag(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where `systemctl reload kiosk` (a new package version) leaves word that the kiosk should
+    start again at its next idle moment: the service's RuntimeDirectory; None outside it."""
+    env = os.environ if environ is None else environ
+    folder = env.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    return Path(folder) / RESTART_FLAG if folder else None

@@ -58,6 +58,7 @@ READER_DOWN = N_(
     "读卡器暂时无法使用。没带卡可输入身份证号码办理排队取号等事项，其他业务请到人工窗口办理。"
 )
 LANGUAGE_AT_IDLE_S = 60.0  # a language chosen at the idle screen, then nobody: back to default
+RESTART_CHECK_S = 2.0  # how often the idle screen looks for a new version's word to restart
 DIM_AFTER_S = 300.0  # the idle screen untouched this long is dimmed, against burn-in
 
 
@@ -191,7 +192,7 @@ class KioskApp(App):
         """`kiosk run`: the metrics endpoint, and systemd told the kiosk is ready once the first
         frame is drawn, then pinged from this main loop: a loop that hangs stops the pings."""
         from kiosk.metrics import KioskCollector, serve
-        from kiosk.service import Notifier, watchdog_interval
+        from kiosk.service import Notifier, restart_flag, watchdog_interval
 
         self._metrics = serve(
             self.config_.monitoring.metrics, KioskCollector(self.kiosk, self.device_states)
@@ -201,6 +202,22 @@ class KioskApp(App):
         interval = watchdog_interval()
         if interval:
             Clock.schedule_interval(lambda _dt: self._notifier.ping(), interval)
+        self._restart_flag = restart_flag()
+        if self._restart_flag is not None:
+            Clock.schedule_interval(self._restart_when_idle, RESTART_CHECK_S)
+
+    def _restart_when_idle(self, _dt: float) -> None:
+        """A new version was installed: start again with it now that nobody is being served
+        (the idle screen, no session), never under a resident."""
+        flag = self._restart_flag
+        if flag is None or not flag.exists():
+            return
+        if self.manager.current != "idle" or self.session is not None:
+            return
+        flag.unlink(missing_ok=True)
+        self.note("update_restart", {})
+        self.exit_status = EXIT_RESTART
+        self.stop()
 
     def device_states(self) -> list[Any]:
         """Each configured device and whether it can be used now (for the metrics; called from

@@ -13,7 +13,9 @@ VENV=.venv
 STAMP=$VENV/.kiosk-setup
 did=()
 
-mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' packaging/debian-packages.txt)
+# KIOSK_PACKAGE_LISTS: more lists (make test-deb adds packaging/debian-packages-deb.txt).
+mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' packaging/debian-packages.txt \
+    ${KIOSK_PACKAGE_LISTS:-})
 missing=()
 for pkg in "${wanted[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)

@@ -50,6 +50,7 @@ def test_watchdog_pings_stop_while_the_main_loop_hangs_and_metrics_answer(
             NOTIFY_SOCKET=str(tmp_path / "notify"),
             WATCHDOG_USEC="1000000",  # WatchdogSec=1: a ping every half second
             KIOSK_METRICS=f"127.0.0.1:{port}",
+            RUNTIME_DIRECTORY=str(tmp_path),
         )
     finally:
         done.set()
@@ -69,8 +70,17 @@ def test_watchdog_pings_stop_while_the_main_loop_hangs_and_metrics_answer(
     assert len(before) >= 4, pings  # steady while the loop runs
     assert during == [], (hang_from, hang_to, pings)  # systemd would restart the kiosk now
     assert after, pings  # back once the loop runs again
-    gaps = [b - a for a, b in itertools.pairwise(before) if b - a > 1.0]
-    assert gaps == [], gaps  # never a second without a ping while the loop runs
+    quiet = [t for t in before if t < report["quiet_until"]]
+    gaps = [b - a for a, b in itertools.pairwise(quiet) if b - a > 1.0]
+    assert gaps == [], gaps  # never a second without a ping while the idle loop runs
+    # A new version's word to restart waits out the resident's session, then is taken.
+    assert report["during_session"][0] == 0
+    assert report["during_session"][1] != "idle"
+    assert "still_running" not in report
+    assert report["exit_status"] == 75
+    assert report["flag_left"] is False
+    events = (tmp_path / "d" / "events.jsonl").read_text(encoding="utf-8")
+    assert '"kind": "update_restart"' in events
     # Against burn-in: dimmed after five minutes alone; a touch brightens it and does nothing
     # else; back from a session the screen is bright.
     assert report["dimmed_after_5_min"] is True

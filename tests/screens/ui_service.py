@@ -26,6 +26,7 @@ from screens.demo import drive  # noqa: E402
 from screens.driver import Driver, Wait, tap  # noqa: E402
 
 BLOCK_S = 3.0
+FLAG = Path(os.environ["RUNTIME_DIRECTORY"]) / "restart-when-idle"
 
 
 def metrics() -> str:
@@ -44,6 +45,7 @@ class Service(Driver):
         yield self.on("idle")
         yield 1.5  # a few watchdog pings
         self.facts["metrics_before"] = metrics()
+        self.facts["quiet_until"] = time.time()
         # Nobody for five minutes: the idle screen dims; the first touch only brightens it.
         app.last_touch = app.idle_since = time.monotonic() - 301
         yield lambda: app.dimmed
@@ -62,6 +64,16 @@ class Service(Driver):
         time.sleep(BLOCK_S)  # the main loop hangs
         self.facts["block_to"] = time.time()
         yield 1.5
+        # A new version is installed during the next resident's session: the kiosk waits for
+        # the idle screen, then stops to start again (exit status 75: `kiosk run` re-executes).
+        yield from self.identify()
+        FLAG.write_text("")
+        yield 3.0
+        self.facts["during_session"] = [app.exit_status, app.manager.current]
+        yield from self.fill_in()
+        yield from self.rate_and_leave()
+        yield 10.0  # the app stops before this ends
+        self.facts["still_running"] = True
 
 
 def main() -> None:
@@ -70,7 +82,12 @@ def main() -> None:
     file_log(CONFIG.data_dir, CONFIG.monitoring.log_days)
     logging.getLogger().setLevel(logging.INFO)
     summary, driver = drive(CONFIG, report_path.parent / "service-out", Service, service=True)
-    report = {"summary": summary, **driver.facts}
+    report = {
+        "summary": summary,
+        **driver.facts,
+        "exit_status": driver.app.exit_status,
+        "flag_left": FLAG.exists(),
+    }
     report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
 
 

@@ -1,0 +1,158 @@
+"""`make test-deb`: the Debian package built from this checkout, checked by lintian and
+systemd-analyze, installed into a clean Debian 12 root (debootstrap), and started there in demo
+mode under Xvfb until it answers on its metrics endpoint. Root only (chroot, mount)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.packaging.debroot import BUILD, REPO, DebRoot, run
+
+pytestmark = pytest.mark.deb
+VERSION = re.search(r'^version = "(.*)"', (REPO / "pyproject.toml").read_text(), re.M)[1]  # type: ignore[index]
+PACKAGE = REPO / "dist" / f"community-kiosk_{VERSION}_amd64.deb"
+
+
+@pytest.fixture(scope="module")
+def package() -> Path:
+    built = run([str(REPO / "packaging" / "build-deb.sh")], cwd=REPO, timeout=1800)
+    assert built.strip().endswith(PACKAGE.name)
+    return PACKAGE
+
+
+@pytest.fixture(scope="module")
+def root(package: Path) -> Iterator[DebRoot]:
+    assert os.geteuid() == 0, "make test-deb needs root (chroot and mount); CI runs as root"
+    debroot = DebRoot(BUILD / "debroot")
+    try:
+        debroot.install(package)
+        yield debroot
+    finally:
+        debroot.close()
+
+
+def test_lintian_accepts_the_package_and_every_override_says_why(package: Path) -> None:
+    done = subprocess.run(
+        ["lintian", "--fail-on", "error", "--tag-display-limit", "0", str(package)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = (REPO / "packaging" / "deb" / "lintian-overrides").read_text().splitlines()
+    overrides = [n for n, line in enumerate(lines) if line.startswith("community-kiosk:")]
+    assert overrides
+    for n in overrides:
+        above = lines[:n]
+        # The nearest line above that is not itself an override is a comment: the reason.
+        reason = next(line for line in reversed(above) if not line.startswith("community-kiosk:"))
+        assert reason.startswith("# "), (lines[n], reason)
+        assert len(reason) > 20, (lines[n], reason)
+
+
+def test_systemd_accepts_the_unit(root: DebRoot) -> None:
+    # Inside the root, where cage, pcscd and cups are installed as the unit expects.
+    out = root.chroot("systemd-analyze", "verify", "/lib/systemd/system/kiosk.service")
+    assert "kiosk.service" not in out, out
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def display() -> Iterator[str]:
+    number = 90 + os.getpid() % 9
+    server = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "1080x1920x24", "-nolisten", "tcp", "-ac"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not Path(f"/tmp/.X11-unix/X{number}").exists():
+            assert time.monotonic() < deadline, "Xvfb did not start (apt-get install xvfb)"
+            time.sleep(0.1)
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_installed_in_a_clean_root_the_kiosk_starts_and_answers_its_metrics(
+    root: DebRoot, display: str
+) -> None:
+    assert (root.path / "var/lib/kiosk").stat().st_mode & 0o777 == 0o700
+    port = free_port()
+    kiosk = root.popen(
+        "--userspec=kiosk:kiosk",
+        "/usr/bin/kiosk",
+        "--demo",
+        "run",
+        env={
+            "DISPLAY": display,
+            "HOME": "/var/lib/kiosk",
+            "KIOSK_DATA_DIR": "/var/lib/kiosk/demo",
+            "KIOSK_METRICS": f"127.0.0.1:{port}",
+            "KIVY_NO_ARGS": "1",
+            "TZ": "Asia/Shanghai",
+        },
+    )
+    try:
+        text, deadline = "", time.monotonic() + 120
+        while time.monotonic() < deadline and kiosk.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+                if "kiosk_platform_up 1.0" in text:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        assert kiosk.poll() is None, kiosk.communicate(timeout=10)
+        assert f'kiosk_info{{kiosk_id="DEMO-0001",version="{VERSION}"}} 1.0' in text, text
+        assert 'kiosk_device_up{role="reader",url="sim://"} 1.0' in text
+        assert 'kiosk_outbox_rows{status="queued"} 0.0' in text
+        assert "kiosk_platform_up 1.0" in text
+    finally:
+        kiosk.terminate()  # chroot runs the kiosk itself: this is the service manager's stop
+        _out, err = kiosk.communicate(timeout=30)
+    assert kiosk.returncode == 0, err[-3000:]  # SIGTERM: a clean stop
+    logs = root.path / "var/lib/kiosk/demo/logs/kiosk.jsonl"
+    assert logs.stat().st_mode & 0o777 == 0o600
+
+
+def test_without_its_settings_the_packaged_kiosk_says_what_is_missing_never_demo(
+    root: DebRoot,
+) -> None:
+    done = subprocess.run(
+        [
+            "chroot",
+            "--userspec=kiosk:kiosk",
+            str(root.path),
+            "/usr/bin/kiosk",
+            "--config",
+            "/etc/kiosk/kiosk.toml",
+            "run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "kiosk.id is not set" in done.stderr or "kiosk.id is empty" in done.stderr, done.stderr
+    assert "demo" not in done.stdout.lower()
