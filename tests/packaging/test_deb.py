@@ -4,8 +4,10 @@ mode under Xvfb until it answers on its metrics endpoint. Root only (chroot, mou
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -156,3 +158,87 @@ def test_without_its_settings_the_packaged_kiosk_says_what_is_missing_never_demo
     assert done.returncode == 2, done.stdout + done.stderr
     assert "kiosk.id is not set" in done.stderr or "kiosk.id is empty" in done.stderr, done.stderr
     assert "demo" not in done.stdout.lower()
+
+
+def previous_release() -> tuple[str, str]:
+    """The newest release older than this checkout (packaging/releases.txt): version, commit."""
+    releases = [
+        line.split()
+        for line in (REPO / "packaging" / "releases.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    older = [(v, c) for v, c in releases if v != VERSION]
+    assert older, "packaging/releases.txt names no release before this version"
+    version, commit = older[-1]
+    return version, commit
+
+
+@pytest.fixture(scope="module")
+def previous_package() -> Path:
+    """The previous release's package, built from its own commit with its own build script."""
+    version, commit = previous_release()
+    tree = BUILD / f"release-{version}"
+    deb = tree / "dist" / f"community-kiosk_{version}_amd64.deb"
+    if deb.exists():
+        return deb
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", commit], capture_output=True, check=True, timeout=120
+    )
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True, timeout=120)
+    # .mo files are built, not committed: compiled as `make setup` would.
+    run([str(REPO / ".venv/bin/pybabel"), "compile", "-D", "kiosk", "-d", "kiosk/locale"], cwd=tree)
+    built = run([str(tree / "packaging" / "build-deb.sh")], cwd=tree, timeout=1800)
+    assert built.strip() == f"dist/{deb.name}"
+    return deb
+
+
+QUEUED_ENV = {
+    "HOME": "/var/lib/kiosk",
+    "KIOSK_DATA_DIR": "/var/lib/kiosk",
+    "KIOSK_READER": "sim://",
+    # Nothing answers here: what the soak commits stays queued, as on a kiosk offline.
+    "KIOSK_PLATFORM_URL": "http://127.0.0.1:9/kiosk",
+    "TZ": "Asia/Shanghai",
+}
+
+
+def as_kiosk(root: DebRoot, *args: str) -> str:
+    return root.chroot("chroot", "--userspec=kiosk:kiosk", "/", *args, env=QUEUED_ENV)
+
+
+def test_an_upgrade_from_the_previous_release_keeps_the_queue_the_key_and_the_settings(
+    package: Path, previous_package: Path
+) -> None:
+    old_version, _commit = previous_release()
+    debroot = DebRoot(BUILD / "debroot-upgrade")
+    try:
+        debroot.install(previous_package)
+        assert f"Version: {old_version}" in debroot.chroot("dpkg", "-s", "community-kiosk")
+        as_kiosk(debroot, "/usr/bin/kiosk", "--demo", "soak", "--sessions", "3")
+        before = json.loads(
+            as_kiosk(debroot, "/usr/bin/kiosk", "--demo", "queue", "status", "--json")
+        )
+        assert before["queued"] >= 3, before  # three transactions (and the ratings given)
+        keys = debroot.path / "var/lib/kiosk/keys"
+        key_files = {p.name: p.read_bytes() for p in keys.iterdir() if p.is_file()}
+        assert key_files
+        settings = debroot.path / "etc/kiosk/kiosk.toml"
+        edited = settings.read_text().replace('id = ""', 'id = "BJ-DC-0042"', 1)
+        settings.write_text(edited)
+
+        debroot.install(package)  # the upgrade
+
+        assert f"Version: {VERSION}" in debroot.chroot("dpkg", "-s", "community-kiosk")
+        after = json.loads(
+            as_kiosk(debroot, "/usr/bin/kiosk", "--demo", "queue", "status", "--json")
+        )
+        assert after["queued"] == before["queued"]
+        assert {p.name: p.read_bytes() for p in keys.iterdir() if p.is_file()} == key_files
+        assert settings.read_text() == edited  # the technician's file, not the package's
+        assert (debroot.path / "var/lib/kiosk").stat().st_mode & 0o777 == 0o700
+        listed = as_kiosk(debroot, "/usr/bin/kiosk", "--demo", "queue", "list")
+        assert listed.count("queued") == before["queued"], listed
+    finally:
+        debroot.close()
