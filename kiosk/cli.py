@@ -243,8 +243,10 @@ def main(argv: Sequence[str] | None = None, touchscreen: Touchscreen | None = No
     args.touchscreen = touchscreen
     # Warnings and errors of the background work (sync, devices) reach the technician on
     # stderr; KIOSK_LOG_LEVEL=INFO shows each retry. Log lines never hold personal data.
+    from kiosk.logs import Masking
+
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("kiosk: %(name)s: %(message)s"))
+    handler.setFormatter(Masking("kiosk: %(name)s: %(message)s"))
     # The level is the handler's too: Kivy lowers the root logger's level when it starts.
     level = os.environ.get("KIOSK_LOG_LEVEL", "WARNING").upper()
     handler.setLevel(level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING")
@@ -802,21 +804,28 @@ def _display_ready() -> bool:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from kiosk.selftest import AlreadyRunning, touchscreen_lock
+    from kiosk.service import leave_exit_status
 
-    config = load(args)
     try:
-        # The devices are this process's while it runs: `kiosk selftest` from a shell then
-        # leaves them alone (the technician screen checks them through the running kiosk).
-        with touchscreen_lock(config.data_dir):
-            status = _run(args, config)
-    except AlreadyRunning as error:
-        raise CommandError(str(error), EXIT_USAGE) from None
+        config = load(args)
+        try:
+            # The devices are this process's while it runs: `kiosk selftest` from a shell then
+            # leaves them alone (the technician screen checks them through the running kiosk).
+            with touchscreen_lock(config.data_dir):
+                status = _run(args, config)
+        except AlreadyRunning as error:
+            raise CommandError(str(error), EXIT_USAGE) from None
+    except CommandError as error:
+        leave_exit_status(error.code)
+        raise
     if status == EXIT_RESTART:
-        # Staff saved device or platform settings: the same command again, as a new process
-        # (the lock, the devices and the window are released by now), reading them afresh.
+        # Staff saved device or platform settings, or a new version is installed: the same
+        # command again, as a new process (the lock, the devices and the window are released
+        # by now), reading them afresh.
         print("kiosk: starting again with the new settings", file=sys.stderr)
         sys.stdout.flush()
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])  # noqa: S606
+    leave_exit_status(status)
     return status
 
 

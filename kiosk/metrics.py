@@ -58,40 +58,47 @@ class KioskCollector(Collector):
 
     def __init__(self, kiosk: Any, devices: Callable[[], list[DeviceState]]) -> None:
         self.kiosk, self.devices = kiosk, devices
+        # Read once: a package upgrade replaces the files under a running kiosk, and the figure
+        # must say what runs, not what is installed.
+        self.version = version("community-kiosk")
 
     def collect(self) -> Iterator[Any]:
-        kiosk = self.kiosk
+        """Each group of figures on its own: one that cannot be read (a broken outbox, a
+        device list in the middle of a change) is logged and left out; the rest are given."""
+        for group in (self._info, self._outbox, self._platform, self._devices):
+            try:
+                yield from list(group())
+            except Exception:  # a scrape must never fail as a whole
+                log.exception("the metrics' %s could not be read", group.__name__.strip("_"))
+
+    def _info(self) -> Iterator[Any]:
         info = InfoMetricFamily("kiosk", "This kiosk and its software.")
-        info.add_metric(
-            [], {"kiosk_id": kiosk.config.kiosk.id, "version": version("community-kiosk")}
-        )
+        info.add_metric([], {"kiosk_id": self.kiosk.config.kiosk.id, "version": self.version})
         yield info
-        try:
-            status = kiosk.outbox.status()
-            last = kiosk.outbox.last_accepted_at()
-        except Exception:  # a failing outbox must not hide the other figures
-            log.exception("the outbox could not be read for the metrics")
-            status, last = None, None
-        if status is not None:
-            rows = GaugeMetricFamily(
-                "kiosk_outbox_rows", "Records in the outbox, by status.", labels=["status"]
-            )
-            for name in ("queued", "sending", "accepted", "rejected"):
-                rows.add_metric([name], status.get(name, 0))
-            yield rows
-            age = status["oldest_queued_age_s"]
-            yield GaugeMetricFamily(
-                "kiosk_outbox_oldest_queued_age_seconds",
-                "How long the oldest record waiting to be sent has waited (0: none waits).",
-                value=age or 0,
-            )
+
+    def _outbox(self) -> Iterator[Any]:
+        status = self.kiosk.outbox.status()
+        rows = GaugeMetricFamily(
+            "kiosk_outbox_rows", "Records in the outbox, by status.", labels=["status"]
+        )
+        for name in ("queued", "sending", "accepted", "rejected"):
+            rows.add_metric([name], status.get(name, 0))
+        yield rows
+        yield GaugeMetricFamily(
+            "kiosk_outbox_oldest_queued_age_seconds",
+            "How long the oldest record waiting to be sent has waited (0: none waits).",
+            value=status["oldest_queued_age_s"] or 0,
+        )
+        last = self.kiosk.outbox.last_accepted_at()
         if last is not None:
             yield GaugeMetricFamily(
                 "kiosk_last_successful_sync_timestamp_seconds",
                 "When the platform last accepted a record (Unix time).",
                 value=last,
             )
-        state = kiosk.sync_state
+
+    def _platform(self) -> Iterator[Any]:
+        state = self.kiosk.sync_state
         yield GaugeMetricFamily(
             "kiosk_platform_up",
             "1 when the platform answered the last attempt, 0 when not (or not yet).",
@@ -102,6 +109,8 @@ class KioskCollector(Collector):
             "1 while sending is paused (key refused, clock far off): staff are needed.",
             value=1 if state.paused else 0,
         )
+
+    def _devices(self) -> Iterator[Any]:
         devices = GaugeMetricFamily(
             "kiosk_device_up",
             "1 when the device can be used now, 0 when not.",

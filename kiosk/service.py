@@ -45,6 +45,9 @@ class Notifier:
     def stopping(self) -> None:
         self._send("STOPPING=1")
 
+    def reloading(self) -> None:
+        self._send("RELOADING=1")
+
 
 def watchdog_interval(environ: Mapping[str, str] | None = None) -> float | None:
     """Seconds between pings: half systemd's WatchdogSec, as sd_watchdog_enabled(3) advises;
@@ -71,11 +74,29 @@ def no_core_dumps() -> None:
 
 
 RESTART_FLAG: Final = "restart-when-idle"
+STOP_FLAG: Final = "stop-when-idle"  # a package upgrade waits for the kiosk to leave
+EXIT_STATUS_FILE: Final = "exit-status"
 
 
-def restart_flag(environ: Mapping[str, str] | None = None) -> Path | None:
-    """Where `systemctl reload kiosk` (a new package version) leaves word that the kiosk should
-    start again at its next idle moment: the service's RuntimeDirectory; None outside it."""
+def idle_flags(environ: Mapping[str, str] | None = None) -> dict[str, Path]:
+    """Where the service leaves word for the kiosk's next idle moment (the idle screen, no
+    session): `restart` (systemctl reload: start again, e.g. with new settings) and `stop` (a
+    package upgrade waits for it to leave). In the service's RuntimeDirectory; none outside."""
     env = os.environ if environ is None else environ
     folder = env.get("RUNTIME_DIRECTORY", "").split(":")[0]
-    return Path(folder) / RESTART_FLAG if folder else None
+    if not folder:
+        return {}
+    return {"restart": Path(folder) / RESTART_FLAG, "stop": Path(folder) / STOP_FLAG}
+
+
+def leave_exit_status(status: int, environ: Mapping[str, str] | None = None) -> None:
+    """For kiosk-session (the service's main process): the kiosk's own exit status, which
+    cage does not pass on. Outside the service (no RUNTIME_DIRECTORY) nothing is written."""
+    env = os.environ if environ is None else environ
+    folder = env.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    if not folder:
+        return
+    try:
+        (Path(folder) / EXIT_STATUS_FILE).write_text(f"{status}\n")
+    except OSError as error:
+        log.error("could not leave the exit status for the service: %s", error)

@@ -49,12 +49,14 @@ grep -rlI --null "$ROOT_DIR/$STAGE" "$STAGE$VENV" | xargs -0 -r sed -i "s#$ROOT_
 ln -sfn python3 "$STAGE$VENV/bin/python"
 ln -sfn /usr/bin/python3 "$STAGE$VENV/bin/python3"
 
+install -m 0755 packaging/deb/kiosk-session "$STAGE$VENV/kiosk-session"
 install -d "$STAGE/usr/bin"
 ln -s "$VENV/bin/kiosk" "$STAGE/usr/bin/kiosk"
 install -D -m 0644 packaging/kiosk.toml "$STAGE/etc/kiosk/kiosk.toml"
 install -D -m 0644 packaging/deb/kiosk.service "$STAGE/lib/systemd/system/kiosk.service"
-install -D -m 0644 packaging/deb/60-community-kiosk.rules \
-    "$STAGE/lib/udev/rules.d/60-community-kiosk.rules"
+# After 60-serial.rules, which sets ID_BUS for serial devices; before ModemManager's 77-mm-*.
+install -D -m 0644 packaging/deb/61-community-kiosk.rules \
+    "$STAGE/lib/udev/rules.d/61-community-kiosk.rules"
 DOC=$STAGE/usr/share/doc/$NAME
 install -D -m 0644 packaging/deb/copyright "$DOC/copyright"
 install -m 0644 README.md "$DOC/README.md"

@@ -58,7 +58,7 @@ READER_DOWN = N_(
     "读卡器暂时无法使用。没带卡可输入身份证号码办理排队取号等事项，其他业务请到人工窗口办理。"
 )
 LANGUAGE_AT_IDLE_S = 60.0  # a language chosen at the idle screen, then nobody: back to default
-RESTART_CHECK_S = 2.0  # how often the idle screen looks for a new version's word to restart
+IDLE_FLAGS_S = 2.0  # how often the idle screen looks for the service's word to restart or stop
 DIM_AFTER_S = 300.0  # the idle screen untouched this long is dimmed, against burn-in
 
 
@@ -192,7 +192,7 @@ class KioskApp(App):
         """`kiosk run`: the metrics endpoint, and systemd told the kiosk is ready once the first
         frame is drawn, then pinged from this main loop: a loop that hangs stops the pings."""
         from kiosk.metrics import KioskCollector, serve
-        from kiosk.service import Notifier, restart_flag, watchdog_interval
+        from kiosk.service import Notifier, idle_flags, watchdog_interval
 
         self._metrics = serve(
             self.config_.monitoring.metrics, KioskCollector(self.kiosk, self.device_states)
@@ -202,22 +202,23 @@ class KioskApp(App):
         interval = watchdog_interval()
         if interval:
             Clock.schedule_interval(lambda _dt: self._notifier.ping(), interval)
-        self._restart_flag = restart_flag()
-        if self._restart_flag is not None:
-            Clock.schedule_interval(self._restart_when_idle, RESTART_CHECK_S)
+        self._idle_flags = idle_flags()
+        if self._idle_flags:
+            Clock.schedule_interval(self._leave_when_idle, IDLE_FLAGS_S)
 
-    def _restart_when_idle(self, _dt: float) -> None:
-        """A new version was installed: start again with it now that nobody is being served
-        (the idle screen, no session), never under a resident."""
-        flag = self._restart_flag
-        if flag is None or not flag.exists():
-            return
+    def _leave_when_idle(self, _dt: float) -> None:
+        """Word from the service (kiosk.service.idle_flags): start again, or stop for a package
+        upgrade, now that nobody is being served (the idle screen, no session), never under a
+        resident."""
         if self.manager.current != "idle" or self.session is not None:
             return
-        flag.unlink(missing_ok=True)
-        self.note("update_restart", {})
-        self.exit_status = EXIT_RESTART
-        self.stop()
+        for what, flag in self._idle_flags.items():
+            if flag.exists():
+                flag.unlink(missing_ok=True)
+                self.note(f"{what}_when_idle", {})
+                self.exit_status = EXIT_RESTART if what == "restart" else 0
+                self.stop()
+                return
 
     def device_states(self) -> list[Any]:
         """Each configured device and whether it can be used now (for the metrics; called from
@@ -364,7 +365,12 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         if self._notifier is not None:
-            self._notifier.stopping()
+            # Starting again (exit 75: `kiosk run` replaces itself) is a reload to systemd; the
+            # new process says READY again. Anything else is a stop.
+            if self.exit_status == EXIT_RESTART:
+                self._notifier.reloading()
+            else:
+                self._notifier.stopping()
         if self._metrics is not None:
             self._metrics.stop()
         if self._speaker is not None:

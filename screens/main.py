@@ -3,6 +3,7 @@ must know (density, window, input, where to keep its files) is decided here, bef
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from typing import Any
@@ -19,6 +20,9 @@ def prepare_kivy(config: Config, *, fullscreen: bool | None = None) -> None:
     os.environ["KIVY_METRICS_DENSITY"] = f"{density:.4f}"  # dp = 1/160 inch on this panel
     os.environ["KIVY_NO_ARGS"] = "1"
     os.environ["KIVY_NO_CONSOLELOG"] = "1"
+    # Kivy logs through Python's logging like the rest (the kiosk's handlers: masked, JSON,
+    # rotated), not into files of its own or by capturing stderr.
+    os.environ["KIVY_LOG_MODE"] = "PYTHON"
     os.environ.setdefault("KIVY_HOME", str(config.data_dir / "kivy"))
     os.makedirs(os.environ["KIVY_HOME"], mode=0o700, exist_ok=True)
     from kivy.config import Config as KivyConfig
@@ -61,6 +65,7 @@ def run_app(config: Config, **kwargs: Any) -> int:
 
     app = KioskApp(config, **kwargs)
     app.service = True
+    logging.getLogger().setLevel(logging.INFO)  # Kivy's import may have changed it
     apps.append(app)
     app.run()
     return int(app.exit_status)

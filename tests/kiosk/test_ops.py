@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.logs import LOG_FILE, file_log
-from kiosk.metrics import KioskCollector, serve
+from kiosk.metrics import DeviceState, KioskCollector, serve
 from kiosk.service import Notifier, watchdog_interval
 
 
@@ -21,6 +21,7 @@ def test_the_log_is_json_lines_and_masks_anything_shaped_like_an_id_number(
     tmp_path: Path,
 ) -> None:
     handler = file_log(tmp_path, 190)
+    assert handler is not None
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.INFO)
@@ -29,6 +30,12 @@ def test_the_log_is_json_lines_and_masks_anything_shaped_like_an_id_number(
             "row %s for %s", "K1-20261201-0001", "11010519491231002X"
         )
         logging.getLogger("kiosk.test").warning("typed 110105194912310 and 2026120100001234 items")
+        try:
+            raise ValueError("11010519491231002X is not on this kiosk")
+        except ValueError:
+            logging.getLogger("kiosk.test").exception(
+                "lookup failed", extra={"number": "11010519491231002X"}
+            )
     finally:
         root.removeHandler(handler)
         handler.close()
@@ -40,7 +47,12 @@ def test_the_log_is_json_lines_and_masks_anything_shaped_like_an_id_number(
         ("INFO", "kiosk.test", "row K1-20261201-0001 for 1101**********002X"),
         # 15 digits: a first-generation number; 16 digits is no ID number and stays.
         ("WARNING", "kiosk.test", "typed 1101*******2310 and 2026120100001234 items"),
+        ("ERROR", "kiosk.test", "lookup failed"),
     ]
+    # The traceback and the extra field are masked too.
+    assert "11010519491231002X" not in path.read_text(encoding="utf-8")
+    assert records[2]["number"] == "1101**********002X"
+    assert "ValueError: 1101**********002X is not on this kiosk" in records[2]["exc_info"]
     assert all(r["at"] for r in records)
 
 
@@ -81,7 +93,8 @@ def test_the_kiosk_leaves_no_core_dump() -> None:
 
 
 class Broken:
-    """A kiosk whose outbox cannot be read: the other figures are still given."""
+    """A kiosk whose outbox cannot be read (and whose sync view reads the outbox, as it does
+    without a platform link): the other figures are still given."""
 
     class config:
         class kiosk:
@@ -92,13 +105,20 @@ class Broken:
         def status() -> dict[str, object]:
             raise OSError("disk I/O error")
 
-    class sync_state:
-        online, paused = False, None
+    @property
+    def sync_state(self) -> object:
+        raise OSError("disk I/O error")
+
+
+def no_devices() -> list[DeviceState]:
+    raise RuntimeError("the device list is changing")
 
 
 def test_metrics_survive_a_broken_outbox_and_a_taken_port(caplog: pytest.LogCaptureFixture) -> None:
-    names = [m.name for m in KioskCollector(Broken(), list).collect()]
-    assert names == ["kiosk", "kiosk_platform_up", "kiosk_sync_paused", "kiosk_device_up"]
+    names = [m.name for m in KioskCollector(Broken(), no_devices).collect()]
+    assert names == ["kiosk"]
+    assert "the metrics' outbox could not be read" in caplog.text
+    assert "the metrics' devices could not be read" in caplog.text
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

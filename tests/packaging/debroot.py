@@ -13,6 +13,7 @@ without a mount (abstract sockets belong to the network namespace, not the file 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -98,6 +99,10 @@ class DebRoot:
             point.mkdir(parents=True, exist_ok=True)
             run(["mount", *how, source, str(point)])
             self.mounts.append(point)
+            if "--rbind" in how:
+                # A slave: the host's mounts still show inside, but unmounting ours later can
+                # never unmount the host's own /dev/pts or /sys/fs/cgroup (shared peers would).
+                run(["mount", "--make-rslave", str(point)])
 
     def chroot(self, *args: str, timeout: float = 1800, env: dict[str, str] | None = None) -> str:
         environment = {
@@ -145,13 +150,15 @@ class DebRoot:
 
 def mounted_under(path: Path) -> list[str]:
     """Mount points at or under `path`, deepest first, from /proc/self/mountinfo (which sees
-    bind mounts of the same file system, which a device-number check would miss)."""
-    top = str(path.resolve())
+    bind mounts of the same file system, which a device-number check would miss). Its paths
+    are bytes with octal escapes for space, tab, newline and backslash."""
+    top = os.fsencode(path.resolve())
     points = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        point = line.split()[4].encode().decode("unicode_escape")
-        if point == top or point.startswith(top + "/"):
-            points.append(point)
+    for line in Path("/proc/self/mountinfo").read_bytes().splitlines():
+        raw = line.split(b" ")[4]
+        point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), raw)
+        if point == top or point.startswith(top + b"/"):
+            points.append(os.fsdecode(point))
     return sorted(points, key=len, reverse=True)
 
 
@@ -165,7 +172,8 @@ def _remove(path: Path) -> None:
     still = mounted_under(path)
     if still:
         raise RootError(f"{path}: {', '.join(still)} still mounted; not deleting it")
-    shutil.rmtree(path, ignore_errors=True)
+    # And never across a file system boundary, whatever mountinfo said.
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=False, timeout=600)
 
 
 def in_clean_environment() -> dict[str, str]:

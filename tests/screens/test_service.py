@@ -61,7 +61,7 @@ def test_watchdog_pings_stop_while_the_main_loop_hangs_and_metrics_answer(
     assert report["summary"]["error"] == ""
     messages = [m for _t, m in received]
     assert messages[0] == "READY=1"
-    assert messages[-1] == "STOPPING=1"
+    assert messages[-1] == "RELOADING=1"  # exit 75: the kiosk starts again, a reload to systemd
     pings = [t for t, m in received if m == "WATCHDOG=1"]
     hang_from, hang_to = report["block_from"], report["block_to"]
     before = [t for t in pings if t < hang_from]
@@ -80,7 +80,7 @@ def test_watchdog_pings_stop_while_the_main_loop_hangs_and_metrics_answer(
     assert report["exit_status"] == 75
     assert report["flag_left"] is False
     events = (tmp_path / "d" / "events.jsonl").read_text(encoding="utf-8")
-    assert '"kind": "update_restart"' in events
+    assert '"kind": "restart_when_idle"' in events
     # Against burn-in: dimmed after five minutes alone; a touch brightens it and does nothing
     # else; back from a session the screen is bright.
     assert report["dimmed_after_5_min"] is True
