@@ -123,6 +123,7 @@ class DebRoot:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # a process group, to stop the way systemd stops a unit
         )
 
     def install(self, *debs: Path) -> str:

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -167,16 +168,7 @@ def test_installed_in_a_clean_root_the_kiosk_starts_and_answers_its_metrics(
         },
     )
     try:
-        text, deadline = "", time.monotonic() + 120
-        while time.monotonic() < deadline and kiosk.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-                    text = r.read().decode()
-                if "kiosk_platform_up 1.0" in text:
-                    break
-            except OSError:
-                pass
-            time.sleep(1)
+        text = scrape(port, kiosk)
         assert kiosk.poll() is None, kiosk.communicate(timeout=10)
         assert f'kiosk_info{{kiosk_id="DEMO-0001",version="{VERSION}"}} 1.0' in text, text
         assert 'kiosk_device_up{role="reader",url="sim://"} 1.0' in text
@@ -188,6 +180,65 @@ def test_installed_in_a_clean_root_the_kiosk_starts_and_answers_its_metrics(
     assert kiosk.returncode == 0, err[-3000:]  # SIGTERM: a clean stop
     logs = root.path / "var/lib/kiosk/demo/logs/kiosk.jsonl"
     assert logs.stat().st_mode & 0o777 == 0o600
+
+
+def test_under_cage_as_the_service_runs_it_the_kiosk_shows_and_answers(root: DebRoot) -> None:
+    """The service's own path: cage (wlroots' headless backend here, no GPU), Xwayland, the
+    kiosk in it; stopped as systemd stops a unit (SIGTERM to every process), it ends."""
+    runtime = root.path / "run/user/kiosk"
+    runtime.mkdir(parents=True, exist_ok=True)
+    root.chroot("chown", "kiosk:kiosk", "/run/user/kiosk")
+    runtime.chmod(0o700)
+    port = free_port()
+    session = root.popen(
+        "--userspec=kiosk:kiosk",
+        "/usr/bin/cage",
+        "-d",
+        "--",
+        "/usr/bin/kiosk",
+        "--demo",
+        "run",
+        env={
+            "WLR_BACKENDS": "headless",
+            "WLR_RENDERER": "pixman",
+            "WLR_LIBINPUT_NO_DEVICES": "1",
+            "XDG_RUNTIME_DIR": "/run/user/kiosk",
+            "HOME": "/var/lib/kiosk",
+            "KIOSK_DATA_DIR": "/var/lib/kiosk/cage",
+            "KIOSK_METRICS": f"127.0.0.1:{port}",
+            "TZ": "Asia/Shanghai",
+        },
+    )
+    try:
+        text = scrape(port, session)
+        assert session.poll() is None, session.communicate(timeout=10)
+        assert "kiosk_platform_up 1.0" in text, text
+        assert 'kiosk_device_up{role="receipt_printer",url="sim://"} 1.0' in text
+    finally:
+        # As systemd stops the unit: SIGTERM to every process at once. cage and Xwayland may
+        # go first and take the kiosk's window with them; what it committed is on disk already.
+        os.killpg(session.pid, signal.SIGTERM)
+        try:
+            session.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(session.pid, signal.SIGKILL)
+            session.communicate()
+            raise AssertionError("the session did not stop within 60 s of SIGTERM") from None
+
+
+def scrape(port: int, process: subprocess.Popen[str]) -> str:
+    """The metrics once the platform has answered (or whatever came within two minutes)."""
+    text, deadline = "", time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+            if "kiosk_platform_up 1.0" in text:
+                break
+        except OSError:
+            pass
+        time.sleep(1)
+    return text
 
 
 def test_without_its_settings_the_packaged_kiosk_says_what_is_missing_never_demo(
