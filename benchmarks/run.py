@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import json
-import statistics
+import os
+import platform
+import sys
 import time
 from collections.abc import Callable
 from datetime import date
@@ -20,15 +22,9 @@ from kiosk.documents.fonts import pdf_font
 from kiosk.trust import Signer, certify
 
 RUNS = 30
+sys.path.insert(0, str(Path(__file__).parents[1]))  # `python benchmarks/run.py` finds benchmarks
 
-
-def median_s(work: Callable[[], object], runs: int = RUNS) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+from benchmarks.common import median_s, row  # noqa: E402
 
 
 def certificate_vs_one_line_page() -> dict[str, Any]:
@@ -69,29 +65,46 @@ def certificate_vs_one_line_page() -> dict[str, Any]:
         page.save()
         return out.getvalue()
 
-    full = median_s(lambda: render_certificate(cert, signer.sign(cert.fields())))
-    base = median_s(one_line)
-    return {
-        "name": "certificate PDF vs one-line page, same font",
-        "ratio": round(full / base, 2),
-        "goal": None,
-        "met": None,
-        "median_s": round(full, 4),
-        "baseline_median_s": round(base, 4),
-    }
+    full = median_s(lambda: render_certificate(cert, signer.sign(cert.fields())), RUNS)
+    base = median_s(one_line, RUNS)
+    return row("certificate PDF vs one-line page, same embedded font", full, base)
 
 
 def main() -> None:
-    rows = [certificate_vs_one_line_page()]
-    print(f"{'name':<48} {'ratio':>7} {'median':>10} {'baseline':>10}")
-    for row in rows:
+    from benchmarks.cardread import card_read
+    from benchmarks.memory import memory
+    from benchmarks.outbox import rates
+    from benchmarks.ui import touchscreen
+
+    started = time.monotonic()
+    groups: list[Callable[[], list[dict[str, Any]]]] = [
+        touchscreen,
+        card_read,
+        lambda: [certificate_vs_one_line_page()],
+        rates,
+        memory,
+    ]
+    rows = [r for group in groups for r in group()]
+    print(f"{'benchmark':<70} {'ratio':>7} {'goal':>7} {'met':>5}  medians")
+    for r in rows:
+        goal = "" if r["goal"] is None else f"{r['goal_is']}{r['goal']}"
+        met = {True: "yes", False: "NO", None: ""}[r["met"]]
         print(
-            f"{row['name']:<48} {row['ratio']:>7} {row['median_s'] * 1000:>8.1f}ms "
-            f"{row['baseline_median_s'] * 1000:>8.1f}ms"
+            f"{r['name']:<70} {r['ratio']:>7.4g} {goal:>7} {met:>5}  "
+            f"{r['median']:.4g} vs {r['baseline_median']:.4g} {r['unit']}"
         )
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform(terse=True)}"
     path = Path(__file__).with_name("results.json")
-    path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {path}")
+    path.write_text(
+        json.dumps(
+            {"date": date.today().isoformat(), "machine": machine, "rows": rows},
+            indent=1,
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"{len(rows)} ratios in {time.monotonic() - started:.0f} s on {machine}; wrote {path}")
 
 
 if __name__ == "__main__":

@@ -95,10 +95,19 @@ def answer(sw3: int, data: bytes = b"") -> bytes:
 
 
 class SamSimulator:
-    def __init__(self, path: str, card: str | None = "resident", fault: str = "none") -> None:
+    def __init__(
+        self,
+        path: str,
+        card: str | None = "resident",
+        fault: str = "none",
+        *,
+        baud: int | None = None,
+    ) -> None:
+        """`baud`: answers take as long as on a real line at that rate (10 bits a byte); a pty
+        alone passes them at once."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
-        self.path, self.fault = path, fault
+        self.path, self.fault, self.baud = path, fault, baud
         self.card: SyntheticCard | None = (
             None if fault == "no-card" or card is None else PEOPLE[card]
         )
@@ -179,8 +188,10 @@ class SamSimulator:
     def _write(self, fd: int, out: bytes) -> None:
         if self.fault == "noise":
             out = bytes(self._rng.randrange(256) for _ in range(3)) + out + b"\x55"
-        step = 7 if self.fault == "split" else len(out)
+        step = 7 if self.fault == "split" else 64 if self.baud else len(out)
         for i in range(0, len(out), step):
+            if self.baud:
+                time.sleep(len(out[i : i + step]) * 10 / self.baud)
             view = out[i : i + step]
             while view:  # the descriptor is non-blocking: write what fits, wait for the rest
                 try:
