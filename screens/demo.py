@@ -85,3 +85,10 @@ def drive(
         json.dumps(summary, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
     return summary, driver
+
+
+def write_report(path: Path, summary: dict[str, Any], driver: Driver, **more: Any) -> None:
+    """A UI test script's findings, for the test that ran it: the summary, the driver's
+    facts, and anything more."""
+    report = {"summary": summary, **driver.facts, **more}
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -65,6 +65,7 @@ class Driver:
         self.timings: dict[str, float] = {}
         self.error: str = ""
         self.issued: Any = None
+        self.facts: dict[str, Any] = {}  # what a test script found, for its report
         self._script = self.script()
         self._extra = extra
         self._waiting: Wait | None = None

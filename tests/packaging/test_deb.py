@@ -66,20 +66,7 @@ def test_lintian_accepts_the_package_and_every_override_says_why(package: Path) 
 def test_systemd_accepts_the_unit(root: DebRoot) -> None:
     # Inside the root, where cage, pcscd and cups are installed as the unit expects. Its
     # complaints go to stderr with exit status 0: none may name the kiosk's unit.
-    done = subprocess.run(
-        [
-            "chroot",
-            str(root.path),
-            "systemd-analyze",
-            "verify",
-            "/lib/systemd/system/kiosk.service",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
-    )
+    done = root.attempt("systemd-analyze", "verify", "/lib/systemd/system/kiosk.service")
     assert done.returncode == 0, done.stderr
     assert "kiosk" not in done.stdout + done.stderr, done.stdout + done.stderr
 
@@ -94,29 +81,15 @@ def test_the_session_passes_on_the_kiosks_exit_status_which_cage_does_not(root: 
     try:
         stand_in = '#!/bin/sh\nwhile [ "$1" != "--" ]; do shift; done\nshift\n"$@"\nexit 0\n'
         cage.write_text(stand_in)
-        env = {"RUNTIME_DIRECTORY": "/run/kiosk-test", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        env = {"RUNTIME_DIRECTORY": "/run/kiosk-test"}
         # The shipped configuration is not filled in: the kiosk says so and leaves 2, which the
         # unit does not restart (RestartPreventExitStatus).
-        unconfigured = subprocess.run(
-            ["chroot", str(root.path), "/usr/lib/kiosk/kiosk-session"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            env=env,
-        )
+        unconfigured = root.attempt("/usr/lib/kiosk/kiosk-session", env=env)
         assert unconfigured.returncode == 2, unconfigured.stderr
         assert (runtime / "exit-status").read_text() == "2\n"
         # Killed before it could say anything: a crash, restarted.
         cage.write_text("#!/bin/sh\nexit 0\n")
-        killed = subprocess.run(
-            ["chroot", str(root.path), "/usr/lib/kiosk/kiosk-session"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env=env,
-        )
+        killed = root.attempt("/usr/lib/kiosk/kiosk-session", env=env)
         assert killed.returncode == 70
         assert "the kiosk left no exit status (cage: 0)" in killed.stderr
     finally:
@@ -244,21 +217,12 @@ def scrape(port: int, process: subprocess.Popen[str]) -> str:
 def test_without_its_settings_the_packaged_kiosk_says_what_is_missing_never_demo(
     root: DebRoot,
 ) -> None:
-    done = subprocess.run(
-        [
-            "chroot",
-            "--userspec=kiosk:kiosk",
-            str(root.path),
-            "/usr/bin/kiosk",
-            "--config",
-            "/etc/kiosk/kiosk.toml",
-            "run",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+    done = root.attempt(
+        "/usr/bin/kiosk",
+        "--config",
+        "/etc/kiosk/kiosk.toml",
+        "run",
+        option="--userspec=kiosk:kiosk",
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "kiosk.id is not set" in done.stderr or "kiosk.id is empty" in done.stderr, done.stderr

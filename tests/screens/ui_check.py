@@ -71,7 +71,6 @@ class CheckingDriver(Driver):
         super().__init__(*args, **kwargs)
         self.violations: list[str] = []
         self.checked: list[str] = []
-        self.facts: dict[str, Any] = {}
 
     def shot(self, name: str) -> None:
         super().shot(name)

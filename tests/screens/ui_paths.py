@@ -5,7 +5,6 @@ JSON report of what happened to the path given."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -18,15 +17,11 @@ from screens.main import prepare_kivy
 CONFIG = load_config(None, demo=True, environ=os.environ)
 prepare_kivy(CONFIG, fullscreen=False)
 
-from screens.demo import drive  # noqa: E402
+from screens.demo import drive, write_report  # noqa: E402
 from screens.driver import DemoFailed, Driver, Wait, button_with, tap  # noqa: E402
 
 
 class Paths(Driver):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.facts: dict[str, Any] = {}
-
     def quick_double_tap(self, widget: Any) -> None:
         tap(widget)
         tap(widget)  # the same finger again, at once
@@ -164,8 +159,7 @@ class Paths(Driver):
 def main() -> None:
     report_path = Path(sys.argv[1])
     summary, driver = drive(CONFIG, report_path.parent / "paths-out", Paths)
-    report = {"summary": summary, **driver.facts}
-    report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_report(report_path, summary, driver)
 
 
 if __name__ == "__main__":

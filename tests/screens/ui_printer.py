@@ -13,7 +13,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
 
 from kiosk.config import load_config
 from screens.main import prepare_kivy
@@ -23,15 +22,13 @@ prepare_kivy(CONFIG, fullscreen=False)
 
 from devices.base import HealthLevel, Role  # noqa: E402
 from devices.simulators.escpos_printer import EscposPrinterSimulator  # noqa: E402
-from screens.demo import run_demo  # noqa: E402
+from screens.demo import drive  # noqa: E402
 from screens.driver import Driver, Wait, button_with, tap  # noqa: E402
 
 SIM = EscposPrinterSimulator(os.environ["KIOSK_TEST_PTY_DEVICE"])
 
 
 class PaperOut(Driver):
-    facts: ClassVar[dict[str, Any]] = {}
-
     def script(self) -> Iterator[Wait | float]:
         app, facts = self.app, self.facts
         yield from self.identify()
@@ -95,8 +92,8 @@ def main() -> None:
     report = Path(sys.argv[1])
     SIM.start()
     try:
-        summary = run_demo(CONFIG, report.parent / "printer-out", driver_class=PaperOut)
-        facts = dict(PaperOut.facts)
+        summary, driver = drive(CONFIG, report.parent / "printer-out", PaperOut)
+        facts = driver.facts
         facts["discarded"] = len(SIM.discarded)
         SIM.take_printed()
         SIM.set_paper("ok")  # staff put a new roll in, then reprint from a shell

@@ -13,7 +13,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from kiosk.config import load_config
 from kiosk.logs import file_log
@@ -36,10 +35,6 @@ def metrics() -> str:
 
 
 class Service(Driver):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.facts: dict[str, Any] = {}
-
     def script(self) -> Iterator[Wait | float]:
         app = self.app
         yield self.on("idle")

@@ -6,12 +6,10 @@ one taken), and starts the kiosk again for the new printer. Writes a JSON report
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -21,7 +19,7 @@ from screens.main import prepare_kivy
 CONFIG = load_config(None, demo=True, environ=os.environ)
 prepare_kivy(CONFIG, fullscreen=False)
 
-from screens.demo import drive  # noqa: E402
+from screens.demo import drive, write_report  # noqa: E402
 from screens.driver import Driver, Wait, button_with, tap  # noqa: E402
 from screens.staff_setup import TRYING  # noqa: E402
 
@@ -40,10 +38,6 @@ def seals(folder: Path) -> None:
 
 
 class Setup(Driver):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.facts: dict[str, Any] = {}
-
     def script(self) -> Iterator[Wait | float]:
         app = self.app
         yield self.on("idle")
@@ -191,8 +185,7 @@ def main() -> None:
     report_path = Path(sys.argv[1])
     seals(Path(os.environ["KIOSK_DATA_DIR"]) / "admin" / "seals")
     summary, driver = drive(CONFIG, report_path.parent / "setup-out", Setup)
-    report = {"summary": summary, **driver.facts}
-    report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_report(report_path, summary, driver)
 
 
 if __name__ == "__main__":

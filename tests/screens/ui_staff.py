@@ -5,7 +5,6 @@ leaves; the technician runs the self-test with its interactive checks. Writes a 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from screens.main import prepare_kivy
 CONFIG = load_config(None, demo=True, environ=os.environ)
 prepare_kivy(CONFIG, fullscreen=False)
 
-from screens.demo import drive  # noqa: E402
+from screens.demo import drive, write_report  # noqa: E402
 from screens.driver import Driver, Wait, tap  # noqa: E402
 
 
@@ -31,10 +30,6 @@ def press(x: float, y: float) -> Any:
 
 
 class Staff(Driver):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.facts: dict[str, Any] = {}
-
     def script(self) -> Iterator[Wait | float]:
         app = self.app
         yield self.on("idle")
@@ -184,8 +179,7 @@ def tap_at(x: float, y: float) -> None:
 def main() -> None:
     report_path = Path(sys.argv[1])
     summary, driver = drive(CONFIG, report_path.parent / "staff-out", Staff)
-    report = {"summary": summary, **driver.facts}
-    report_path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_report(report_path, summary, driver)
 
 
 if __name__ == "__main__":
