@@ -48,17 +48,9 @@ def change(config: Config, changes: Mapping[str, Any], *, who: str = "staff") ->
     for name, raw in changes.items():
         if name not in STAFF_KEYS:
             raise SettingRefused(f"{name} is not a setting staff change here")
-        section, key = name.split(".")
-        field = next(f for f in dataclasses.fields(SECTIONS[section]) if f.name == key)
-        value = convert(list(raw) if isinstance(raw, list | tuple) else raw, field.type)
-        if value is None:
-            raise SettingRefused(f"{name}: must be {TYPE_WORDS[str(field.type)]}")
-        if field.metadata["required"] and value in ("", ()) and not config.demo:
-            raise SettingRefused(f"{name}: cannot be empty: the kiosk would not start")
-        for check in field.metadata["checks"]:
-            problem = check(value)
-            if problem:
-                raise SettingRefused(f"{name}: {problem}")
+        value, problem = setting_problem(config, name, raw)
+        if problem:
+            raise SettingRefused(f"{name}: {problem}")
         converted[name] = value
     saved = pending(config)  # what the next start will have, where that differs from now
     lines = []
@@ -84,6 +76,27 @@ def change(config: Config, changes: Mapping[str, Any], *, who: str = "staff") ->
             part = dataclasses.replace(getattr(effective, section), **{key: value})
             effective = dataclasses.replace(effective, **{section: part})
     return effective
+
+
+EMPTY_REQUIRED: Final = "cannot be empty: the kiosk would not start"
+
+
+def setting_problem(config: Config, name: str, raw: Any) -> tuple[Any, str | None]:
+    """A staff setting's value as the configuration holds it, and what is wrong with it (None:
+    nothing; the name is not repeated): the wrong type, EMPTY_REQUIRED, or a check's reason.
+    The staff screens ask before they try a value; `change` asks before it writes one."""
+    section, key = name.split(".")
+    field = next(f for f in dataclasses.fields(SECTIONS[section]) if f.name == key)
+    value = convert(list(raw) if isinstance(raw, list | tuple) else raw, field.type)
+    if value is None:
+        return raw, f"must be {TYPE_WORDS[str(field.type)]}"
+    if field.metadata["required"] and value in ("", ()) and not config.demo:
+        return value, EMPTY_REQUIRED
+    for check in field.metadata["checks"]:
+        problem = check(value)
+        if problem:
+            return value, str(problem)
+    return value, None
 
 
 def pending(config: Config) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from kiosk.config import split_urls
 from kiosk.documents.seal import find_seals, install_seal, remove_other_seals, seal_problem
 from kiosk.hours import HoursError, parse_hours
 from kiosk.selftest import Check, try_setting
-from kiosk.staff import pending
+from kiosk.staff import EMPTY_REQUIRED, pending, setting_problem
 from screens.staff import MARKS, StaffScreen
 from screens.tokens import T
 from screens.widgets import KButton, KLabel, KSmall, url_field
@@ -285,27 +285,18 @@ def _value(name: str, text: str) -> Any:
 
 
 def _setting_problem(config: Any, name: str, value: Any) -> str | None:
-    """What would make saving pointless or harmful, before anything is opened: the
-    configuration's own checks, an environment variable that wins over staff settings, and
-    demo mode's fixed platform."""
-    import dataclasses
-
-    from kiosk.config import SECTIONS
-
+    """What would make saving pointless or harmful, before anything is opened: an environment
+    variable that wins over staff settings, demo mode's fixed platform, and the
+    configuration's own checks (kiosk.staff.setting_problem)."""
     origin = str(config.origins.get(name, ""))
     if origin.startswith("environment "):
         return f"{name} 由{origin.replace('environment ', '环境变量 ')} 设定，在此保存无效。"
     if config.demo and name in ("platform.url", "kiosk.id"):
         return "演示模式使用本机的演示平台，平台地址和本机编号不能更改。"
-    section, key = name.split(".")
-    field = next(f for f in dataclasses.fields(SECTIONS[section]) if f.name == key)
-    if field.metadata["required"] and value in ("", ()) and not config.demo:
+    _value, problem = setting_problem(config, name, value)
+    if problem == EMPTY_REQUIRED:
         return f"{name} 不能为空：否则自助机无法启动。"
-    for check in field.metadata["checks"]:
-        problem = check(value)
-        if problem:
-            return f"{name}：{problem}"
-    return None
+    return None if problem is None else f"{name}：{problem}"
 
 
 class StaffHall(StaffScreen):

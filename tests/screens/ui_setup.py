@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -110,22 +111,10 @@ class Setup(Driver):
         field, group = screen.fields[printer[0]], screen.groups[printer]
         self.facts["receipt_offers"] = [w.text for w in group["offers"][printer[0]].children]
         # A printer that is not there: the try fails, and saving is refused.
-        field.text = NO_PRINTER
-        tap(group["try"])
-        yield lambda: group["result"].text not in ("", TRYING)
-        self.facts["absent_printer"] = group["result"].text
-        tap(group["save"])
-        yield self.frames()
-        self.facts["absent_printer_save"] = screen.message
+        yield from self.try_and_save(field, group, NO_PRINTER, "absent_printer")
         # A printer that is there (bytes into a file): tried, then saved for the next start.
         spool = Path(os.environ["KIOSK_DATA_DIR"]).parent / "receipts.bin"
-        field.text = f"escpos+file://{spool}"
-        tap(group["try"])
-        yield lambda: group["result"].text not in ("", TRYING)
-        self.facts["file_printer"] = group["result"].text
-        tap(group["save"])
-        yield self.frames()
-        self.facts["file_printer_save"] = screen.message
+        yield from self.try_and_save(field, group, f"escpos+file://{spool}", "file_printer")
         self.facts["restart_offered"] = screen.ids.restart.text
         self.facts["printer_in_use"] = self.app.config_.devices.receipt_printer
         # A found device fills the field (not saved: the file printer stays for the restart).
@@ -151,6 +140,18 @@ class Setup(Driver):
         tap(screen.ids.back)
         yield self.on("staff")
         yield self.frames()
+
+    def try_and_save(
+        self, field: Any, group: dict[str, Any], text: str, fact: str
+    ) -> Iterator[Wait | float]:
+        """Type `text`, 试一试, then 保存: the try's result and the save's message as facts."""
+        field.text = text
+        tap(group["try"])
+        yield lambda: group["result"].text not in ("", TRYING)
+        self.facts[fact] = group["result"].text
+        tap(group["save"])
+        yield self.frames()
+        self.facts[f"{fact}_save"] = self.screen.message
 
     def hall(self) -> Iterator[Wait | float]:
         yield from self.open("hall_button", "staff_hall")
