@@ -74,6 +74,7 @@ def main() -> None:
     from benchmarks.cardread import card_read
     from benchmarks.memory import memory
     from benchmarks.outbox import rates
+    from benchmarks.sync import sync
     from benchmarks.ui import touchscreen
 
     started = time.monotonic()
@@ -82,6 +83,7 @@ def main() -> None:
         card_read,
         lambda: [certificate_vs_one_line_page()],
         rates,
+        sync,
         memory,
     ]
     rows = [r for group in groups for r in group()]

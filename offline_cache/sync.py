@@ -49,7 +49,7 @@ from offline_cache.client import (
     body_bytes,
     unb64,
 )
-from offline_cache.outbox import Outbox, OutboxError, Row
+from offline_cache.outbox import Outbox, OutboxError, Outcome, Row
 
 log = logging.getLogger("kiosk.sync")
 
@@ -328,34 +328,46 @@ class SyncWorker:
         self._apply(rows, results)
 
     def _apply(self, rows: Sequence[Row], results: Sequence[Result]) -> None:
+        outcomes = [
+            Outcome(row.key, "accepted")
+            if result.delivered
+            else Outcome(row.key, "rejected", result.code, result.reason)
+            for row, result in zip(rows, results, strict=True)
+        ]
+        try:
+            not_ours = set(self.outbox.finish(self.owner, outcomes))
+        except OutboxError as error:
+            # The platform holds them, but we could not write that down: they go again when
+            # their lease expires, and the platform answers `duplicate`.
+            log.warning("could not record the platform's answer (%s); will re-send", error)
+            return
         p = self.progress
+        delivered = 0
         for row, result in zip(rows, results, strict=True):
-            try:
-                if result.delivered:
-                    self.outbox.accept(row.key, self.owner)
-                    if result.outcome == "duplicate":
-                        p.duplicates += 1
-                    else:
-                        p.accepted += 1
-                    self._set(delivered=self.state.delivered + 1)
-                else:
-                    self.outbox.reject(row.key, self.owner, result.code, result.reason)
-                    p.rejected += 1
-                    p.codes[result.code] = p.codes.get(result.code, 0) + 1
-                    log.warning("%s %s rejected: %s", row.kind, row.number, result.code)
-                    self._event(
-                        "rejected",
-                        {
-                            "number": row.number,
-                            "row_kind": row.kind,
-                            "code": result.code,
-                            "reason": result.reason,
-                        },
-                    )
-            except OutboxError:
+            if row.key in not_ours:
                 # Our lease expired and another sender took the row: it will get `duplicate`
                 # and finish it; nothing is lost or doubled.
                 log.info("row %s was taken over by another sender", row.number)
+            elif result.delivered:
+                if result.outcome == "duplicate":
+                    p.duplicates += 1
+                else:
+                    p.accepted += 1
+                delivered += 1
+            else:
+                p.rejected += 1
+                p.codes[result.code] = p.codes.get(result.code, 0) + 1
+                log.warning("%s %s rejected: %s", row.kind, row.number, result.code)
+                self._event(
+                    "rejected",
+                    {
+                        "number": row.number,
+                        "row_kind": row.kind,
+                        "code": result.code,
+                        "reason": result.reason,
+                    },
+                )
+        self._set(delivered=self.state.delivered + delivered)
 
     def _item(self, row: Row) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -373,10 +385,10 @@ class SyncWorker:
         return item
 
     def _release(self, rows: Sequence[Row]) -> None:
-        for row in rows:
-            # OutboxError: already taken over by another sender after our lease expired.
-            with contextlib.suppress(OutboxError):
-                self.outbox.release(row.key, self.owner)
+        # Rows another sender took over are left to it; if even this cannot be written, the
+        # leases expire and the rows go again.
+        with contextlib.suppress(OutboxError):
+            self.outbox.finish(self.owner, [Outcome(row.key, "queued") for row in rows])
 
     # --- the kiosk's standing with the platform ---------------------------------------------
     def _ensure_enrolled(self) -> None:
@@ -474,12 +486,15 @@ class SyncWorker:
         kiosk; True when nothing is left queued."""
         deadline = self._monotonic() + timeout_s
         self.outbox.recover_stale_leases(owner_is_dead)
+        sending = False  # while batches keep coming, counting the whole queue is wasted work
         while True:
             try:
-                counts = self.outbox.status()
-                if counts["queued"] + counts["sending"] == 0:
-                    return True  # nothing to send: no need to reach the platform at all
-                if not self.send_batch():
+                if not sending:
+                    counts = self.outbox.status()
+                    if counts["queued"] + counts["sending"] == 0:
+                        return True  # nothing to send: no need to reach the platform at all
+                sending = bool(self.send_batch())
+                if not sending:
                     # Leases of a sender that died count as queued, not as in flight.
                     if self.outbox.recover_stale_leases(owner_is_dead):
                         continue
@@ -491,6 +506,7 @@ class SyncWorker:
                     self._failures = 0
                     continue
             except Transient as error:
+                sending = False
                 wait = self._backoff(error.retry_after)
                 log.info("retry in %.1f s: %s", wait, error)
                 self._set(online=False, last_error=str(error))

@@ -15,6 +15,7 @@ from offline_cache.outbox import (
     OutboxCorrupt,
     OutboxError,
     OutboxFull,
+    Outcome,
 )
 
 
@@ -182,6 +183,60 @@ def test_accept_reject_and_release_need_the_lease_owner(outbox: Outbox) -> None:
         outbox.accept("a", "w")  # already finished
 
 
+def test_a_batch_answer_is_written_at_once_and_rows_taken_over_are_left_alone(
+    outbox: Outbox, clock: Clock
+) -> None:
+    for key in "abcd":
+        enqueue(outbox, key)
+    outbox.enqueue_rating("r", "b", {"level": 2})
+    outbox.lease("old", limit=4, lease_s=30)
+    clock.now += 31
+    assert [r.key for r in outbox.lease("new", limit=1, lease_s=30)] == ["a"]
+    not_ours = outbox.finish(
+        "old",
+        [
+            Outcome("a", "accepted"),  # taken over by "new" meanwhile
+            Outcome("b", "rejected", "E_ELIGIBILITY", "not registered here"),
+            Outcome("c", "accepted"),
+            Outcome("d", "queued"),
+        ],
+    )
+    assert not_ours == ["a"]
+    rows = {r.key: r for r in outbox.rows()}
+    assert (rows["a"].status, rows["a"].lease_owner) == ("sending", "new")
+    assert (rows["b"].status, rows["b"].reject_code, rows["b"].reject_reason) == (
+        "rejected",
+        "E_ELIGIBILITY",
+        "not registered here",
+    )
+    assert (rows["r"].status, rows["r"].reject_code) == ("rejected", "PARENT_REJECTED")
+    assert (rows["c"].status, rows["c"].lease_owner, rows["c"].lease_expires) == (
+        "accepted",
+        None,
+        None,
+    )
+    assert (rows["d"].status, rows["d"].lease_owner, rows["d"].attempts) == ("queued", None, 1)
+    with pytest.raises(ValueError, match="cannot become 'sending'"):
+        outbox.finish("new", [Outcome("a", "sending")])
+    assert outbox.get("a").status == "sending"  # type: ignore[union-attr]
+    assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
+
+
+def test_a_lease_merges_expired_leases_and_queued_rows_oldest_first(
+    outbox: Outbox, clock: Clock
+) -> None:
+    for key in "abcde":
+        enqueue(outbox, key)
+        clock.now += 1
+    assert [r.key for r in outbox.lease("dead", limit=1, lease_s=10)] == ["a"]
+    outbox.lease("dead", limit=1, lease_s=100)  # "b": still live when "a" has expired
+    outbox.release("b", "dead")
+    outbox.lease("dead", limit=1, lease_s=100)  # "b" again, oldest queued
+    clock.now += 20
+    assert [r.key for r in outbox.lease("w", limit=3, lease_s=60)] == ["a", "c", "d"]
+    assert [r.key for r in outbox.lease("w", limit=3, lease_s=60)] == ["e"]
+
+
 def test_stale_leases_return_to_the_queue_and_live_ones_stay(outbox: Outbox, clock: Clock) -> None:
     enqueue(outbox, "a")
     enqueue(outbox, "b")
@@ -246,9 +301,13 @@ def test_a_database_locked_by_another_process_gives_a_clear_error(tmp_path: Path
     try:
         with pytest.raises(OutboxBusy, match="locked by another process"):
             enqueue(outbox, "a")
+        with pytest.raises(OutboxBusy, match="locked by another process"):
+            outbox.lease("w", limit=1, lease_s=60)  # a commit that skips the flush...
     finally:
         other.execute("ROLLBACK")
         other.close()
+    # ...leaves the resident's commits flushed, even when it failed
+    assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert enqueue(outbox, "a") == "K1-20261129-00001"
 
 
