@@ -13,7 +13,7 @@ from screens.main import prepare_kivy
 prepare_kivy(load_config(None, demo=True, environ=os.environ), fullscreen=False)
 
 from kivy.app import App  # noqa: E402
-from kivy.clock import Clock  # noqa: E402
+from kivy.core.window import Window  # noqa: E402
 from kivy.uix.label import Label  # noqa: E402
 
 from kiosk.service import Notifier  # noqa: E402
@@ -22,8 +22,12 @@ from screens.tokens import FONT  # noqa: E402
 
 class Bare(App):
     def build(self) -> Any:
-        Clock.schedule_once(lambda _dt: Notifier().ready(), 0)
+        Window.bind(on_flip=self.first_frame)
         return Label(text="社区政务服务自助机", font_name=FONT, font_size="60sp")
+
+    def first_frame(self, *_args: Any) -> None:
+        Window.unbind(on_flip=self.first_frame)
+        Notifier().ready()
 
 
 if __name__ == "__main__":

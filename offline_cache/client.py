@@ -28,11 +28,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+if TYPE_CHECKING:
+    import requests  # imported by PlatformClient: the kiosk's first frame does not wait for it
 
 MAX_SKEW_S: Final = 300.0  # beyond this, either side's clock is wrong: the contract's limit
 RETRY_AFTER_CAP_S: Final = 3600.0  # a Retry-After of days is a platform bug, not a plan
@@ -153,7 +153,10 @@ class PlatformClient:
         self.credentials = credentials
         self.timeout = (min(CONNECT_TIMEOUT_S, timeout_s), timeout_s)
         self._clock = clock
-        self._session = requests.Session()
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        self._session: requests.Session = requests.Session()
         self._session.verify = str(ca_bundle) if ca_bundle else True
         self._session.trust_env = False  # a stray HTTPS_PROXY must not reroute residents' data
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=2, max_retries=0)
@@ -235,6 +238,8 @@ class PlatformClient:
                 "X-Kiosk-Time": when,
                 "X-Kiosk-Signature": f"{c.alg}:{signature}",
             }
+        import requests
+
         try:
             with self._session.post(
                 self.url + path,

@@ -7,6 +7,7 @@ for an older generation. Printing runs on a worker thread while the session is p
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -41,7 +42,6 @@ from kiosk.session import Session, SessionEvent, State
 from kiosk.staff import audit, refused_offer
 from kiosk.trust import NotGenuine, Signer, demo_signer, kiosk_signer
 from screens.i18n import _, tr
-from screens.staff import NAMES as STAFF_SCREENS
 from screens.tokens import FONT, FONT_BOLD, T, rgba
 from screens.widgets import ResidentScreen  # importing it registers the widgets app.kv uses
 
@@ -59,6 +59,34 @@ READER_DOWN = N_(
 )
 LANGUAGE_AT_IDLE_S = 60.0  # a language chosen at the idle screen, then nobody: back to default
 IDLE_FLAGS_S = 2.0  # how often the idle screen looks for the service's word to restart or stop
+FIRST_FRAME_WAIT_S = 10.0  # sync starts by then even if no frame was ever shown (no display)
+# Each the NAME of the module screens.<name>; built after the first frame (KioskApp.screen).
+RESIDENT_SCREENS = (
+    "idle",
+    "identify",
+    "menu",
+    "form",
+    "confirm",
+    "submitting",
+    "result",
+    "rating",
+    "closing",
+    "lookup",
+    "keypad",
+    "pin",
+)
+# Built when staff first open them, in the order of their classes in screens.staff (five) and
+# screens.staff_setup (three).
+STAFF_SCREENS = (
+    "staff",
+    "staff_items",
+    "staff_settings",
+    "staff_queue",
+    "technician",
+    "staff_hours",
+    "staff_devices",
+    "staff_hall",
+)
 DIM_AFTER_S = 300.0  # the idle screen untouched this long is dimmed, against burn-in
 
 
@@ -118,6 +146,8 @@ class KioskApp(App):
         self.service = False  # `kiosk run`: the metrics endpoint and systemd's watchdog
         self._metrics: Any = None
         self._notifier: Any = None
+        self._first_frame_shown = False
+        self._watchdog_s: float | None = None
         self._speaker: Speaker | None = None
         # Printers are used by the printer watch and by printing, both off the UI thread.
         self.printer_lock = threading.Lock()
@@ -137,47 +167,15 @@ class KioskApp(App):
         LabelBase.register("Roboto", FONT, fn_bold=FONT_BOLD)  # every label speaks Chinese
         Window.clearcolor = rgba(T.background)
         self._check_languages()
-        from screens import (
-            closing,
-            confirm,
-            form,
-            identify,
-            idle,
-            keypad,
-            lookup,
-            menu,
-            pin,
-            rating,
-            result,
-            staff,
-            staff_setup,
-            submitting,
-        )
-
         root = Root()
         self.manager = ScreenManager(transition=NoTransition())
-        screens = (
-            idle,
-            identify,
-            menu,
-            form,
-            confirm,
-            submitting,
-            result,
-            rating,
-            closing,
-            lookup,
-            keypad,
-            pin,
-        )
-        for module in screens:
-            self.manager.add_widget(module.SCREEN(name=module.NAME))
-        for name, cls in zip(staff.NAMES, staff.SCREENS + staff_setup.SCREENS, strict=True):
-            self.manager.add_widget(cls(name=name))
+        self.screen("idle")  # the others after the first frame (_build_next) or when needed
         # Screens at the bottom; the warning bar and the call-staff confirmation above them.
         root.add_widget(self.manager, index=len(root.children))
         self._open_devices()
-        self.kiosk.start_sync(report=self._report)  # its own thread; the UI never waits for it
+        # What the first frame does not need waits for it: a resident sees the screen sooner.
+        Window.bind(on_flip=self._after_first_frame)
+        Clock.schedule_once(self._after_first_frame, FIRST_FRAME_WAIT_S)  # should none come
         # Locked in: no key and no close request leaves the kiosk; only the staff PIN does.
         Window.bind(on_request_close=self._refuse_close, on_keyboard=self._on_key)
         Clock.schedule_interval(self._tick, TICK_S)
@@ -197,14 +195,35 @@ class KioskApp(App):
         self._metrics = serve(
             self.config_.monitoring.metrics, KioskCollector(self.kiosk, self.device_states)
         )
-        self._notifier = Notifier()
-        Clock.schedule_once(lambda _dt: self._notifier.ready(), 0)
-        interval = watchdog_interval()
-        if interval:
-            Clock.schedule_interval(lambda _dt: self._notifier.ping(), interval)
+        self._notifier = Notifier()  # READY once the first frame is on the screen, then pings
+        self._watchdog_s = watchdog_interval()
         self._idle_flags = idle_flags()
         if self._idle_flags:
             Clock.schedule_interval(self._leave_when_idle, IDLE_FLAGS_S)
+
+    def _after_first_frame(self, *_args: Any) -> None:
+        """The idle screen is showing: systemd hears READY, and the platform link starts on its
+        own thread (in demo mode with the reference platform, whose web framework alone takes a
+        fifth of a second to import)."""
+        if self._first_frame_shown:
+            return
+        self._first_frame_shown = True
+        Window.unbind(on_flip=self._after_first_frame)
+        if self._notifier is not None:
+            self._notifier.ready()
+            if self._watchdog_s:
+                Clock.schedule_interval(lambda _dt: self._notifier.ping(), self._watchdog_s)
+        Clock.schedule_once(lambda _dt: self.kiosk.start_sync(report=self._report), 0)
+        Clock.schedule_once(self._build_next, 0)
+
+    def _build_next(self, _dt: float) -> None:
+        """One more resident screen, one per frame, so that the idle screen answers a touch
+        meanwhile; the staff screens wait for staff."""
+        for name in RESIDENT_SCREENS:
+            if not self.manager.has_screen(name):
+                self.screen(name)
+                Clock.schedule_once(self._build_next, 0)
+                return
 
     def _leave_when_idle(self, _dt: float) -> None:
         """Word from the service (kiosk.service.idle_flags): start again, or stop for a package
@@ -398,11 +417,26 @@ class KioskApp(App):
         if name == "idle":
             self._next_visitor()
             self.idle_since = time.monotonic()
-        screen = self.manager.get_screen(name)
+        screen = self.screen(name)
         if hasattr(screen, "enter"):
             screen.enter(**kwargs)
         self.manager.current = name
         self.speak_current()
+
+    def screen(self, name: str) -> Any:
+        """The screen called `name`, built now if it was not yet: only the idle screen is built
+        before the first frame, the other residents' screens follow one per frame, and the
+        staff screens are built (and their modules imported) when staff first open them."""
+        if not self.manager.has_screen(name):
+            if name in STAFF_SCREENS:
+                from screens import staff, staff_setup
+
+                classes = zip(STAFF_SCREENS, staff.SCREENS + staff_setup.SCREENS, strict=True)
+                self.manager.add_widget(dict(classes)[name](name=name))
+            elif name in RESIDENT_SCREENS:
+                module = importlib.import_module(f"screens.{name}")  # loads its .kv rules too
+                self.manager.add_widget(module.SCREEN(name=module.NAME))
+        return self.manager.get_screen(name)
 
     # --- lock-in --------------------------------------------------------------------------------
     def _refuse_close(self, *_args: Any, **_kwargs: Any) -> bool:
@@ -430,7 +464,7 @@ class KioskApp(App):
         for the staff PIN; on the PIN screen, digits and Enter work from a staff keyboard."""
         modifiers = set(mods or ())
         if self.manager.current == "pin":
-            screen = self.manager.get_screen("pin")
+            screen = self.screen("pin")
             if text and text.isascii() and text.isdigit():
                 screen.press(text)
                 return True
@@ -587,12 +621,12 @@ class KioskApp(App):
             if current in ("identify", "keypad", "pin"):  # refused card, no number, no PIN
                 self.go("idle")
             return
-        if current == "menu" and self.manager.get_screen("menu").back_to_categories():
+        if current == "menu" and self.screen("menu").back_to_categories():
             return
         if current in ("identify", "menu"):
             self.end("cancelled")
         elif current == "form":
-            if not self.manager.get_screen("form").previous_field():
+            if not self.screen("form").previous_field():
                 self._back_to_items()
         elif current == "confirm":
             session.back()

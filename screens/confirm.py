@@ -57,7 +57,7 @@ class ConfirmScreen(ResidentScreen):
         self.ids.submit.disabled = True  # one tap, one transaction
         app = App.get_running_app()
         app.go("submitting")
-        Clock.schedule_once(lambda _dt: app.manager.get_screen("submitting").commit(), 0)
+        Clock.schedule_once(lambda _dt: app.screen("submitting").commit(), 0)
 
 
 def _shown(field: Field, value: Any) -> Any:

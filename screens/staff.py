@@ -552,14 +552,5 @@ CHART = (
 )
 
 
-NAMES = (
-    "staff",
-    "staff_items",
-    "staff_settings",
-    "staff_queue",
-    "technician",
-    "staff_hours",
-    "staff_devices",
-    "staff_hall",
-)  # screens.staff_setup's three follow this module's five
+# Named in screens.app.STAFF_SCREENS, which builds them when staff first open them.
 SCREENS = (StaffHome, StaffItems, StaffSettings, StaffQueue, Technician)

@@ -37,7 +37,7 @@ class SubmittingScreen(ResidentScreen):
                 else N_("暂时无法提交，您的业务尚未受理。请稍后再试，或联系工作人员。")
             )
             app.go("confirm")
-            app.manager.get_screen("confirm").ids.submit.disabled = False
+            app.screen("confirm").ids.submit.disabled = False
             app.show_toast(message)
             return
         app.numbers.append(app.session.number)

@@ -61,6 +61,21 @@ def test_watchdog_pings_stop_while_the_main_loop_hangs_and_metrics_answer(
     assert report["summary"]["error"] == ""
     messages = [m for _t, m in received]
     assert messages[0] == "READY=1"
+    assert report["screens_built"] == [  # every resident's screen, and no staff screen yet
+        "closing",
+        "confirm",
+        "form",
+        "identify",
+        "idle",
+        "keypad",
+        "lookup",
+        "menu",
+        "pin",
+        "rating",
+        "result",
+        "submitting",
+    ]
+    assert report["sync_started"] is True
     assert messages[-1] == "RELOADING=1"  # exit 75: the kiosk starts again, a reload to systemd
     pings = [t for t, m in received if m == "WATCHDOG=1"]
     hang_from, hang_to = report["block_from"], report["block_to"]

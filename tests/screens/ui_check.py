@@ -306,7 +306,7 @@ class CheckingDriver(Driver):
         tap(self.screen.ids.done)
         yield self.on("menu")
         yield self.frames()
-        screen = self.app.manager.get_screen("submitting")
+        screen = self.app.screen("submitting")
         commit = screen.commit
         screen.commit = lambda: Clock.schedule_once(lambda _dt: commit(), 1.0)
         yield from super().fill_in()

@@ -39,6 +39,10 @@ class Service(Driver):
         app = self.app
         yield self.on("idle")
         yield 1.5  # a few watchdog pings
+        # Built after the first frame: the residents' screens, one per frame, and the platform
+        # link; the staff screens only when staff open them.
+        self.facts["screens_built"] = sorted(app.manager.screen_names)
+        self.facts["sync_started"] = app.kiosk.link is not None
         self.facts["metrics_before"] = metrics()
         self.facts["quiet_until"] = time.time()
         # Nobody for five minutes: the idle screen dims; the first touch only brightens it.
