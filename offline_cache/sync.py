@@ -14,6 +14,9 @@ What an answer means is the contract's (contract/platform.yaml), sorted by the c
 - Transient (anything else): the rows go back to the queue; the next try waits a capped,
   exponentially growing, fully jittered time, and never less than Retry-After.
 
+A backlog goes batch after batch, the next one leased and made ready while the platform answers
+the one before (send_batches); each batch is still finished before the next is sent.
+
 It runs on its own thread and never on the UI's; screens read `state`, a frozen snapshot that
 is replaced, never mutated. `kiosk queue sync` uses the same worker without the thread, and may
 run beside a kiosk's worker on the same outbox: leases keep them off each other's rows.
@@ -32,6 +35,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -240,7 +244,12 @@ class SyncWorker:
                 if waited < self.limits.max_wait_s:
                     return max(0.05, self.limits.max_wait_s - max(age, waited))
             self._waiting_since = None
-            if not self.send_batch():
+            # A backlog (back online after a while) goes batch after batch without a pause.
+            backlog = status["queued"] >= self.limits.batch_items
+            leased = (
+                self.send_batches(lambda: not self._stop.is_set()) if backlog else self.send_batch()
+            )
+            if not leased:
                 if self.outbox.recover_stale_leases(owner_is_dead):
                     continue
                 return idle_wait  # queued rows exist but none can go yet (ratings waiting)
@@ -249,19 +258,59 @@ class SyncWorker:
     def send_batch(self) -> int:
         """Lease one batch and send it; returns how many rows it leased."""
         self._ensure_enrolled()
-        rows = self.outbox.lease(
-            self.owner, limit=self.limits.batch_items, lease_s=self.limits.lease_s
-        )
-        if not rows:
-            return 0
-        try:
-            items, keep = self._batch(rows)
-        except BaseException:
-            self._release(rows)
-            raise
-        if keep:
-            self._send(keep, items)
-        return len(rows)
+        leased, ready = self._next_batch()
+        if ready is not None:
+            self._send(*ready)
+        return leased
+
+    def send_batches(self, more: Callable[[], bool]) -> int:
+        """Send batch after batch while `more()` and rows can be leased; returns how many rows
+        were leased. The next batch is leased and made ready while the platform answers the one
+        before: only the request runs on a helper thread, so the outbox and this worker's state
+        are still touched by one thread alone, and a batch is finished before the next is sent.
+        """
+        self._ensure_enrolled()
+        leased, ready = self._next_batch()
+        if ready is None:
+            return leased
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-request") as pool:
+            while ready is not None:
+                rows, items = ready
+                answer = pool.submit(self.client.submit, items)
+                try:
+                    more_leased, ready = self._next_batch() if more() else (0, None)
+                    leased += more_leased
+                except BaseException:
+                    with contextlib.suppress(Exception):  # the error to raise is this one
+                        self._send(rows, items, answer.result)
+                    raise
+                try:
+                    self._send(rows, items, answer.result)
+                except BaseException:
+                    if ready is not None:
+                        self._release(ready[0])
+                    raise
+        return leased
+
+    def _next_batch(self) -> tuple[int, tuple[list[Row], list[dict[str, Any]]] | None]:
+        """Lease the next batch: how many rows were leased, and the rows and items to send,
+        None when there is nothing (left) to send. Rows whose personal part no longer decrypts
+        are rejected on the way (see _batch)."""
+        leased = 0
+        while True:
+            rows = self.outbox.lease(
+                self.owner, limit=self.limits.batch_items, lease_s=self.limits.lease_s
+            )
+            if not rows:
+                return leased, None
+            leased += len(rows)
+            try:
+                items, keep = self._batch(rows)
+            except BaseException:
+                self._release(rows)
+                raise
+            if keep:
+                return leased, (keep, items)
 
     def _batch(self, rows: Sequence[Row]) -> tuple[list[dict[str, Any]], list[Row]]:
         """The items to send for the leased rows, within the size limit (the rest go back).
@@ -300,9 +349,16 @@ class SyncWorker:
             )
         return items, keep
 
-    def _send(self, rows: Sequence[Row], items: Sequence[Mapping[str, Any]]) -> None:
+    def _send(
+        self,
+        rows: Sequence[Row],
+        items: Sequence[Mapping[str, Any]],
+        answer: Callable[[], list[Result]] | None = None,
+    ) -> None:
+        """Send `items` (or take `answer()`, the platform's answer to a request already sent
+        for them) and write down what became of each row."""
         try:
-            results = self.client.submit(items)
+            results = answer() if answer is not None else self.client.submit(items)
         except BatchRefused as error:
             if len(rows) == 1:
                 self._apply(rows, [Result(rows[0].key, "rejected", error.code, error.reason)])
@@ -493,7 +549,7 @@ class SyncWorker:
                     counts = self.outbox.status()
                     if counts["queued"] + counts["sending"] == 0:
                         return True  # nothing to send: no need to reach the platform at all
-                sending = bool(self.send_batch())
+                sending = bool(self.send_batches(lambda: self._monotonic() < deadline))
                 if not sending:
                     # Leases of a sender that died count as queued, not as in flight.
                     if self.outbox.recover_stale_leases(owner_is_dead):

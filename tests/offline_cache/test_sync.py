@@ -23,7 +23,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
 from offline_cache.client import Credentials, PlatformClient, Result, Transient, b64
-from offline_cache.outbox import Outbox
+from offline_cache.outbox import Outbox, OutboxError
 from offline_cache.platform_server import Faults, Running, Store, create_app, stats
 from offline_cache.sync import SyncLimits, SyncWorker, owner_is_dead
 from tests.harness.chaos_proxy import ChaosProxy
@@ -385,6 +385,72 @@ def test_a_failure_in_the_middle_of_a_split_leaves_nothing_leased(
             client.close()
     assert outbox.status()["sending"] == 0
     assert outbox.status()["queued"] == 4
+
+
+class Watching(PlatformClient):
+    """The real client, noting at each request how many rows the outbox has leased; the
+    second request fails."""
+
+    def __init__(self, url: str, outbox: Outbox) -> None:
+        super().__init__(url, credentials())
+        self.outbox = outbox
+        self.leased_while_sending: list[int] = []
+
+    def submit(self, items: Sequence[Mapping[str, Any]]) -> list[Result]:
+        # The worker leases the next batch meanwhile (in one statement): give it time to.
+        deadline = time.monotonic() + 5
+        while self.outbox.status()["sending"] <= len(items) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.leased_while_sending.append(self.outbox.status()["sending"])
+        if len(self.leased_while_sending) > 1:
+            raise Transient("the network went down")
+        return super().submit(items)
+
+
+def test_a_backlog_is_sent_while_the_next_batch_is_made_ready_and_a_failure_frees_both(
+    outbox: Outbox, running: Running
+) -> None:
+    enqueue(outbox, 7, rate=False)
+    client = Watching(running.url, outbox)
+    worker = SyncWorker(outbox, client, limits=SyncLimits(batch_items=3))
+    try:
+        with pytest.raises(Transient):
+            worker.send_batches(lambda: True)
+    finally:
+        client.close()
+    # Three in flight and the next three leased beside them, then three and the last one;
+    # the second request failed: its rows and the last, leased meanwhile, are back in the queue.
+    assert client.leased_while_sending == [6, 4]
+    assert outbox.status()["accepted"] == 3
+    assert outbox.status()["sending"] == 0
+    assert outbox.status()["queued"] == 4
+    assert worker.progress.batches == 1
+    assert stats(running.store.data_dir)["transactions"] == 3
+
+
+def test_a_failure_while_the_next_batch_is_made_ready_lets_the_batch_in_flight_finish(
+    outbox: Outbox, running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enqueue(outbox, 5, rate=False)
+    lease = outbox.lease
+    calls = []
+
+    def lease_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) > 1:
+            raise OutboxError("disk I/O error")
+        return lease(*args, **kwargs)
+
+    monkeypatch.setattr(outbox, "lease", lease_once)
+    worker, client = worker_for(outbox, running.url, limits=SyncLimits(batch_items=3))
+    try:
+        with pytest.raises(OutboxError, match="disk I/O error"):
+            worker.send_batches(lambda: True)
+    finally:
+        client.close()
+    assert outbox.status()["accepted"] == 3  # answered, and written down before the error
+    assert outbox.status()["queued"] == 2
+    assert outbox.status()["sending"] == 0
 
 
 def test_a_row_that_no_longer_decrypts_is_rejected_and_the_rest_still_go(
