@@ -7,14 +7,10 @@ an empty platform (no `duplicate` shortcuts) and neither side shares the other's
 from __future__ import annotations
 
 import json
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,34 +24,11 @@ from devices.simulators.people import PEOPLE
 from offline_cache.client import Credentials, PlatformClient, b64, body_bytes, signed_text
 from offline_cache.outbox import Outbox
 from offline_cache.sync import SyncWorker
+from tests.offline_cache.platform_kit import served
 
 COUNT = 10_000
 ROUNDS = 3
-KIOSK = str(Path(sys.executable).with_name("kiosk"))
 KIOSK_ID = "BENCH-0001"
-
-
-@contextmanager
-def platform(folder: Path) -> Iterator[str]:
-    """A fresh reference platform; yields its URL."""
-    server = subprocess.Popen(
-        [KIOSK, "platform", "serve", "--port", "0", "--data", str(folder)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        found = re.match(r"listening on (http://127\.0\.0\.1:\d+)", line)
-        if not found:
-            raise RuntimeError(f"kiosk platform serve did not start: {line!r}")
-        yield found.group(1)
-    finally:
-        server.terminate()
-        server.wait(10)
-        if server.stdout is not None:
-            server.stdout.close()
 
 
 def fill(data: Path) -> None:
@@ -112,7 +85,10 @@ def drain(
     public = key.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
-    with platform(folder / "platform") as url, Outbox(data / "outbox.sqlite3") as outbox:
+    with (
+        served("--data", str(folder / "platform")) as (url, _),
+        Outbox(data / "outbox.sqlite3") as outbox,
+    ):
         client = PlatformClient(url, Credentials(KIOSK_ID, "示例社区", public, key.sign))
         if session is not None:
             client._session = session  # a benchmark's tap on the wire
@@ -137,7 +113,7 @@ def bare(
         bodies = [
             body_bytes({"items": [item]}) for body in bodies for item in json.loads(body)["items"]
         ]
-    with platform(folder / "platform") as url, requests.Session() as session:
+    with served("--data", str(folder / "platform")) as (url, _), requests.Session() as session:
         session.trust_env = False
         session.post(url + "/v1/enrol", data=enrol_body, timeout=10).raise_for_status()
         when = str(int(time.time()))

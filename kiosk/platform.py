@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -99,10 +99,14 @@ class PlatformLink:
             log.error("%s", self.problem)
             self.close()
             return
+        limits = limits or SyncLimits(heartbeat_s=float(config.platform.heartbeat_s))
+        # A lease must outlast a whole request (a batch leased ahead waits for one more): a
+        # slow platform given a long timeout must not see the same rows from this kiosk twice.
+        lease_s = max(limits.lease_s, 3 * config.platform.timeout_s)
         self.worker = SyncWorker(
             outbox,
             self.client,
-            limits=limits or SyncLimits(heartbeat_s=float(config.platform.heartbeat_s)),
+            limits=replace(limits, lease_s=lease_s),
             on_event=on_event,
             report=report,
         )

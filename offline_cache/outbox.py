@@ -4,8 +4,8 @@ told 已受理, and leaves only once the platform accepted or rejected it.
 Choices, and why:
 - SQLite in WAL mode with synchronous=FULL: a commit that returned survives a crash and a power
   cut on storage that honours flushes. busy_timeout, so a second process waits instead of failing.
-  Only a sender's bookkeeping (leases, and what the platform answered) skips the flush: losing it
-  to a power cut means a re-send, which the idempotency key makes harmless.
+  Only a sender's leases and the platform's acceptances skip the flush: losing them to a power
+  cut means a re-send, which the idempotency key makes harmless. A rejection is flushed.
 - One transaction helper (BEGIN IMMEDIATE; rollback on any exception) on an isolation_level=None
   connection, so that Python's sqlite3 never opens or commits transactions behind our back.
 - Rows change status (queued, sending, accepted, rejected) and are leased (owner, expiry) while
@@ -507,11 +507,13 @@ class Outbox:
             if outcome.status not in ("accepted", "rejected", "queued"):
                 raise ValueError(f"a leased row cannot become {outcome.status!r}")
         ours: set[str] = set()
-        # Not flushed: a batch's answer lost to a power cut leaves its rows to be sent again,
-        # which the platform answers `duplicate` (or rejects again); only the resident's
-        # commit (enqueue) must reach the disk before it returns. Two flushes less per batch
-        # is also less wear on a kiosk's flash storage.
-        with self._tx("mark rows sent", flush=False) as db:
+        # Accepted rows and rows given back are not flushed: lost to a power cut, they are sent
+        # again, which the platform answers `duplicate` (or takes); a flush less per batch is
+        # also less wear on a kiosk's flash storage. A rejection is flushed: it is final, staff
+        # are told of it at once, and the platform, which keeps no rejected item, would judge
+        # a re-sent one anew.
+        rejecting = any(o.status == "rejected" for o in outcomes)
+        with self._tx("mark rows sent", flush=rejecting) as db:
             for status in ("accepted", "queued"):
                 keys = [o.key for o in outcomes if o.status == status]
                 for start in range(0, len(keys), 500):  # within SQLite's bound-variable limit
@@ -543,6 +545,25 @@ class Outbox:
                         (now, key),
                     )
         return [o.key for o in outcomes if o.key not in ours]
+
+    def renew(self, owner: str, keys: Sequence[str], lease_s: float) -> set[str]:
+        """Extend `owner`'s lease on these rows from now (a batch leased ahead of its turn);
+        returns the keys still `owner`'s, leaving out any another sender took meanwhile."""
+        now = self._clock()
+        ours: set[str] = set()
+        with self._tx("renew leases", flush=False) as db:
+            for start in range(0, len(keys), 500):  # within SQLite's bound-variable limit
+                chunk = keys[start : start + 500]
+                ours.update(
+                    key
+                    for (key,) in db.execute(
+                        "UPDATE outbox SET lease_expires = ? "  # noqa: S608 - placeholders only
+                        "WHERE status = 'sending' AND lease_owner = ? "
+                        f"AND key IN ({', '.join('?' * len(chunk))}) RETURNING key",
+                        (now + lease_s, owner, *chunk),
+                    )
+                )
+        return ours
 
     def recover_stale_leases(self, owner_is_dead: Callable[[str], bool] | None = None) -> int:
         """Rows whose sender died go back to queued: those whose lease expired, and, when

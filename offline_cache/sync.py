@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import binascii
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -103,6 +104,23 @@ class Progress:
 def new_owner() -> str:
     """A lease owner unique to this process and worker, readable in `queue list`."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _in_background(call: Callable[[], list[Result]]) -> Future[list[Result]]:
+    """`call()` on a daemon thread of its own: a request in flight must not hold up the
+    process's exit (an executor's threads are joined at exit), any more than the sync thread
+    itself does."""
+    future: Future[list[Result]] = Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(call())
+            except BaseException as error:  # noqa: BLE001 - handed to whoever waits on it
+                future.set_exception(error)
+
+    threading.Thread(target=run, name="sync-request", daemon=True).start()
+    return future
 
 
 def owner_is_dead(owner: str) -> bool:
@@ -270,47 +288,64 @@ class SyncWorker:
         are still touched by one thread alone, and a batch is finished before the next is sent.
         """
         self._ensure_enrolled()
-        leased, ready = self._next_batch()
-        if ready is None:
-            return leased
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-request") as pool:
-            while ready is not None:
-                rows, items = ready
-                answer = pool.submit(self.client.submit, items)
-                try:
-                    more_leased, ready = self._next_batch() if more() else (0, None)
-                    leased += more_leased
-                except BaseException:
-                    with contextlib.suppress(Exception):  # the error to raise is this one
-                        self._send(rows, items, answer.result)
-                    raise
-                try:
+        leased, ready = self._next_batch() if more() else (0, None)
+        while ready is not None:
+            if not more():  # stopped, or out of time: what was leased ahead goes back
+                self._release(ready[0])
+                break
+            # Leased while the batch before was out: its lease runs from now, and rows another
+            # sender took over meanwhile (the wait outlasted the lease) are left to it.
+            rows, items = self._renewed(*ready)
+            ready = None
+            if not rows:
+                more_leased, ready = self._next_batch()
+                leased += more_leased
+                continue
+            answer = _in_background(functools.partial(self.client.submit, items))
+            try:
+                more_leased, ready = self._next_batch() if more() else (0, None)
+                leased += more_leased
+            except BaseException:
+                with contextlib.suppress(Exception):  # the error to raise is this one
                     self._send(rows, items, answer.result)
-                except BaseException:
-                    if ready is not None:
-                        self._release(ready[0])
-                    raise
+                raise
+            try:
+                self._send(rows, items, answer.result)
+            except BaseException:
+                if ready is not None:
+                    self._release(ready[0])
+                raise
         return leased
 
     def _next_batch(self) -> tuple[int, tuple[list[Row], list[dict[str, Any]]] | None]:
         """Lease the next batch: how many rows were leased, and the rows and items to send,
-        None when there is nothing (left) to send. Rows whose personal part no longer decrypts
-        are rejected on the way (see _batch)."""
-        leased = 0
-        while True:
-            rows = self.outbox.lease(
-                self.owner, limit=self.limits.batch_items, lease_s=self.limits.lease_s
-            )
-            if not rows:
-                return leased, None
-            leased += len(rows)
-            try:
-                items, keep = self._batch(rows)
-            except BaseException:
-                self._release(rows)
-                raise
-            if keep:
-                return leased, (keep, items)
+        None when there is nothing to send (rows whose personal part no longer decrypts were
+        rejected on the way, see _batch)."""
+        rows = self.outbox.lease(
+            self.owner, limit=self.limits.batch_items, lease_s=self.limits.lease_s
+        )
+        if not rows:
+            return 0, None
+        try:
+            items, keep = self._batch(rows)
+        except BaseException:
+            self._release(rows)
+            raise
+        return len(rows), ((keep, items) if keep else None)
+
+    def _renewed(
+        self, rows: Sequence[Row], items: Sequence[dict[str, Any]]
+    ) -> tuple[list[Row], list[dict[str, Any]]]:
+        try:
+            ours = self.outbox.renew(self.owner, [row.key for row in rows], self.limits.lease_s)
+        except BaseException:
+            self._release(rows)
+            raise
+        kept = [(row, item) for row, item in zip(rows, items, strict=True) if row.key in ours]
+        for row in rows:
+            if row.key not in ours:
+                log.info("row %s was taken over by another sender", row.number)
+        return [row for row, _ in kept], [item for _, item in kept]
 
     def _batch(self, rows: Sequence[Row]) -> tuple[list[dict[str, Any]], list[Row]]:
         """The items to send for the leased rows, within the size limit (the rest go back).
@@ -560,7 +595,10 @@ class SyncWorker:
                     wait = 0.5  # rows leased by another sender, or ratings awaiting them
                 else:
                     self._failures = 0
-                    continue
+                    if self._monotonic() < deadline:
+                        continue
+                    counts = self.outbox.status()
+                    return bool(counts["queued"] + counts["sending"] == 0)
             except Transient as error:
                 sending = False
                 wait = self._backoff(error.retry_after)

@@ -75,8 +75,7 @@ RESIDENT_SCREENS = (
     "keypad",
     "pin",
 )
-# Built when staff first open them, in the order of their classes in screens.staff (five) and
-# screens.staff_setup (three).
+# Built when staff first open them: the SCREEN_NAME of a class in screens.staff or staff_setup.
 STAFF_SCREENS = (
     "staff",
     "staff_items",
@@ -202,9 +201,8 @@ class KioskApp(App):
             Clock.schedule_interval(self._leave_when_idle, IDLE_FLAGS_S)
 
     def _after_first_frame(self, *_args: Any) -> None:
-        """The idle screen is showing: systemd hears READY, and the platform link starts on its
-        own thread (in demo mode with the reference platform, whose web framework alone takes a
-        fifth of a second to import)."""
+        """The idle screen is showing: systemd hears READY, the platform link starts, and the
+        other screens are built."""
         if self._first_frame_shown:
             return
         self._first_frame_shown = True
@@ -213,8 +211,18 @@ class KioskApp(App):
             self._notifier.ready()
             if self._watchdog_s:
                 Clock.schedule_interval(lambda _dt: self._notifier.ping(), self._watchdog_s)
-        Clock.schedule_once(lambda _dt: self.kiosk.start_sync(report=self._report), 0)
+        threading.Thread(target=self._start_link, name="platform-link", daemon=True).start()
         Clock.schedule_once(self._build_next, 0)
+
+    def _start_link(self) -> None:
+        """Off the UI thread: the link loads the keys and makes its client, and in demo mode
+        starts the reference platform, whose web framework alone takes a fifth of a second to
+        import. Until it is there the screens show the outbox's own counts."""
+        try:
+            self.kiosk.start_sync(report=self._report)
+        except Exception as error:
+            log.exception("the platform link did not start")
+            self.note("sync_unavailable", {"reason": error.__class__.__name__})
 
     def _build_next(self, _dt: float) -> None:
         """One more resident screen, one per frame, so that the idle screen answers a touch
@@ -431,8 +439,8 @@ class KioskApp(App):
             if name in STAFF_SCREENS:
                 from screens import staff, staff_setup
 
-                classes = zip(STAFF_SCREENS, staff.SCREENS + staff_setup.SCREENS, strict=True)
-                self.manager.add_widget(dict(classes)[name](name=name))
+                classes = {c.SCREEN_NAME: c for c in staff.SCREENS + staff_setup.SCREENS}
+                self.manager.add_widget(classes[name](name=name))
             elif name in RESIDENT_SCREENS:
                 module = importlib.import_module(f"screens.{name}")  # loads its .kv rules too
                 self.manager.add_widget(module.SCREEN(name=module.NAME))
@@ -711,7 +719,8 @@ class KioskApp(App):
             self._next_visitor()
             self.manager.current_screen.spoken = _(self.manager.current_screen.spoken_prompt())
         self.clock_text = format_clock(now_local(), tr.lang)
-        state = self.kiosk.sync_state  # a snapshot the sync thread replaces; no I/O here
+        # A snapshot the sync thread replaces (the outbox's counts until the link started).
+        state = self.kiosk.sync_state
         if state.paused:
             network = N_("● 数据上传已暂停，业务照常受理，请工作人员处理")
         elif self.kiosk.platform_reachable:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -54,6 +54,7 @@ class StaffScreen(Screen):
     """A staff screen: a title, a body, and 返回 / 退出管理 at the bottom. Chinese only: staff
     are the hall's own."""
 
+    SCREEN_NAME: ClassVar[str]  # the name it goes by, as in screens.app.STAFF_SCREENS
     title = StringProperty("")
     message = StringProperty("")
 
@@ -101,6 +102,8 @@ class StaffScreen(Screen):
 
 
 class StaffHome(StaffScreen):
+    SCREEN_NAME = "staff"
+
     def enter(self) -> None:
         super().enter()
         self.title = "工作人员管理"
@@ -112,6 +115,8 @@ class StaffHome(StaffScreen):
 class StaffItems(StaffScreen):
     """Each service item on or off (off items show the residents where to go instead), and its
     place in its category's list: 上移 moves it one up."""
+
+    SCREEN_NAME = "staff_items"
 
     def enter(self) -> None:
         super().enter()
@@ -162,6 +167,8 @@ class StaffItems(StaffScreen):
 
 class StaffSettings(StaffScreen):
     """Time limits (how long a screen waits, and a multiplier for every limit) and volume."""
+
+    SCREEN_NAME = "staff_settings"
 
     multiplier = NumericProperty(1.0)
     step_s = NumericProperty(120)
@@ -214,6 +221,8 @@ class StaffQueue(StaffScreen):
     """The outbox as staff need it (what waits, since when, what the platform refused and why),
     "sync now", reprints of recent transactions, recent events, and configuration the platform
     offers, to accept or refuse."""
+
+    SCREEN_NAME = "staff_queue"
 
     def enter(self) -> None:
         super().enter()
@@ -384,6 +393,8 @@ class Technician(StaffScreen):
     a large button. Each stage's widgets exist only while it is shown: a hidden button must not
     take a touch meant for a visible one."""
 
+    SCREEN_NAME = "technician"
+
     running = BooleanProperty(False)
     stage = StringProperty("")  # "", "grid", "voice", "colours", "done"
 
@@ -552,5 +563,5 @@ CHART = (
 )
 
 
-# Named in screens.app.STAFF_SCREENS, which builds them when staff first open them.
+# screens.app builds each by its SCREEN_NAME (listed in STAFF_SCREENS) when staff first open it.
 SCREENS = (StaffHome, StaffItems, StaffSettings, StaffQueue, Technician)

@@ -44,6 +44,8 @@ class StaffHours(StaffScreen):
     """The staffed windows' hours, set with buttons (no typing): which days, and one or two
     spans in half hours. Items that need staff are offered only then."""
 
+    SCREEN_NAME = "staff_hours"
+
     days = StringProperty("工作日")
     first_open = NumericProperty(DEFAULT_SPANS[0][0])
     first_close = NumericProperty(DEFAULT_SPANS[0][1])
@@ -118,6 +120,8 @@ class StaffDevices(StaffScreen):
     """Readers, printers, and the platform address with this kiosk's id (tried and saved
     together: one is enrolled with the other). What is plugged in is offered to pick; a value is
     saved only after trying exactly it succeeded, and applies from the next start."""
+
+    SCREEN_NAME = "staff_devices"
 
     restart_pending = BooleanProperty(False)
     FIELDS: Final = {
@@ -303,6 +307,8 @@ class StaffHall(StaffScreen):
     """The hall's name (shown, not changed here: it is in the signing key's certificate) and
     the seal printed on certificates: a PNG from a USB stick, checked and copied in, or the
     drawn seal. Looking through the stick and reading images happen off the UI thread."""
+
+    SCREEN_NAME = "staff_hall"
 
     hall = StringProperty("")
     seal = StringProperty("")  # the image in use, or "" for the drawn seal

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ import pytest
 from kiosk.config import Config, load_config
 from kiosk.core import EVENTS_FILE, Kiosk
 from kiosk.i18n import Text
-from kiosk.platform import local_lookup
+from kiosk.platform import PlatformLink, local_lookup
 from kiosk.soak import run_soak
 from offline_cache import platform_server
 from offline_cache.outbox import Outbox
@@ -88,6 +90,19 @@ def test_demo_mode_runs_its_platform_on_loopback_and_lookups_ask_it(tmp_path: Pa
     finally:
         kiosk.close()
     assert (tmp_path / "data" / "platform" / "platform.sqlite3").exists()
+
+
+def test_a_lease_outlasts_the_longest_request_the_settings_allow(tmp_path: Path) -> None:
+    config = demo_config(tmp_path, KIOSK_PLATFORM_URL="http://127.0.0.1:9")
+    slow = replace(config, platform=replace(config.platform, timeout_s=120.0))
+    for cfg, lease_s in ((config, 90.0), (slow, 360.0)):
+        with Outbox(tmp_path / "data" / "outbox.sqlite3", min_free_bytes=0) as outbox:
+            link = PlatformLink(cfg, outbox, today=date(2026, 12, 1))
+            try:
+                assert link.worker is not None
+                assert link.worker.limits.lease_s == lease_s
+            finally:
+                link.close()
 
 
 def test_offline_the_lookup_answers_from_the_local_queue(tmp_path: Path) -> None:

@@ -3,6 +3,9 @@ outbox rows for synthetic residents."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +20,7 @@ from offline_cache import platform_server
 from offline_cache.client import Credentials
 from offline_cache.outbox import Outbox
 
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
 KIOSK_ID = "TEST-0001"
 HALL = "测试社区党群服务中心"
 
@@ -27,6 +31,31 @@ def credentials(kiosk_id: str = KIOSK_ID, key: Ed25519PrivateKey | None = None) 
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
     return Credentials(kiosk_id, HALL, public, key.sign)
+
+
+@contextmanager
+def served(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`kiosk platform serve --port 0 ARGS` in a process of its own, as a technician runs it:
+    its URL (from the first line it prints) and the process, stopped by SIGTERM on the way
+    out (its `returncode` is then set)."""
+    server = subprocess.Popen(
+        [KIOSK, "platform", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        found = re.match(r"listening on (http://127\.0\.0\.1:\d+)", server.stdout.readline())
+        assert found, "kiosk platform serve did not say where it listens"
+        yield found.group(1), server
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        finally:
+            if server.stdout is not None:
+                server.stdout.close()
 
 
 @contextmanager

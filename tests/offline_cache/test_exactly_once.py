@@ -25,7 +25,7 @@ from offline_cache.outbox import Outbox
 from offline_cache.platform_server import Faults, stats
 from offline_cache.sync import SyncLimits, SyncWorker
 from tests.harness.chaos_proxy import FAULTS, ChaosProxy
-from tests.offline_cache.platform_kit import credentials, enqueue, platform
+from tests.offline_cache.platform_kit import credentials, enqueue, platform, served
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
 pytestmark = pytest.mark.slow
@@ -49,39 +49,9 @@ def kiosk_env(tmp_path: Path, url: str) -> dict[str, str]:
 def platform_process(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """`kiosk platform serve` as a technician runs it: failing, slow, with Retry-After."""
     data = tmp_path / "platform"
-    server = subprocess.Popen(
-        [
-            KIOSK,
-            "platform",
-            "serve",
-            "--port",
-            "0",
-            "--data",
-            str(data),
-            "--fail-rate",
-            "0.2",
-            "--latency-ms",
-            "40",
-            "--seed",
-            "11",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        found = re.match(r"listening on http://127\.0\.0\.1:(\d+)", line)
-        assert found, f"kiosk platform serve did not say where it listens: {line!r}"
-        yield int(found.group(1)), data
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        finally:
-            if server.stdout is not None:
-                server.stdout.close()
+    faults = ("--fail-rate", "0.2", "--latency-ms", "40", "--seed", "11")
+    with served("--data", str(data), *faults) as (url, server):
+        yield int(url.rpartition(":")[2]), data
     assert server.returncode == 0, "the platform did not stop cleanly on SIGTERM"
 
 

@@ -222,6 +222,21 @@ def test_a_batch_answer_is_written_at_once_and_rows_taken_over_are_left_alone(
     assert outbox._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
 
 
+def test_only_a_rejection_waits_for_the_disk_among_a_batch_s_answers(outbox: Outbox) -> None:
+    for key in "abc":
+        enqueue(outbox, key)
+    outbox.lease("w", limit=3, lease_s=60)
+    statements: list[str] = []
+    outbox._db.set_trace_callback(statements.append)
+    outbox.finish("w", [Outcome("a", "accepted"), Outcome("b", "queued")])
+    assert "PRAGMA synchronous=NORMAL" in statements  # a re-send is harmless
+    statements.clear()
+    outbox.finish("w", [Outcome("c", "rejected", "E", "no")])
+    assert "PRAGMA synchronous=NORMAL" not in statements  # final: flushed like a commit
+    assert "COMMIT" in statements
+    outbox._db.set_trace_callback(None)
+
+
 def test_a_lease_merges_expired_leases_and_queued_rows_oldest_first(
     outbox: Outbox, clock: Clock
 ) -> None:

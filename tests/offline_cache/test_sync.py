@@ -9,6 +9,7 @@ import random
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -451,6 +452,93 @@ def test_a_failure_while_the_next_batch_is_made_ready_lets_the_batch_in_flight_f
     assert outbox.status()["accepted"] == 3  # answered, and written down before the error
     assert outbox.status()["queued"] == 2
     assert outbox.status()["sending"] == 0
+
+
+class Recording(PlatformClient):
+    """The real client, keeping the keys of each request; `during(n)` runs inside the n-th."""
+
+    def __init__(self, url: str, during: Callable[[int], None] = lambda _n: None) -> None:
+        super().__init__(url, credentials())
+        self.sent: list[list[str]] = []
+        self.during = during
+
+    def submit(self, items: Sequence[Mapping[str, Any]]) -> list[Result]:
+        self.sent.append([str(item["key"]) for item in items])
+        self.during(len(self.sent))
+        return super().submit(items)
+
+
+def test_a_batch_leased_ahead_whose_lease_ran_out_meanwhile_is_sent_once(
+    tmp_path: Path, running: Running
+) -> None:
+    now = [time.time()]
+    outbox = Outbox(tmp_path / "k" / "outbox.sqlite3", min_free_bytes=0, clock=lambda: now[0])
+    keys = enqueue(outbox, 9, rate=False)
+
+    def slow_first(n: int) -> None:
+        if n == 1:
+            deadline = time.monotonic() + 5
+            while outbox.status()["sending"] < 6 and time.monotonic() < deadline:
+                time.sleep(0.01)  # the second batch is leased while this one is out...
+            now[0] += 100  # ...and this answer takes longer than a lease (90 s)
+
+    client = Recording(running.url, slow_first)
+    worker = SyncWorker(outbox, client, limits=SyncLimits(batch_items=3))
+    try:
+        assert worker.send_batches(lambda: True) == 9
+    finally:
+        client.close()
+        outbox.close()
+    sent = [key for request in client.sent for key in request]
+    assert sorted(sent) == sorted(keys)  # each once: the second batch was not leased again
+    assert len(client.sent) == 3
+    assert stats(running.store.data_dir)["duplicate_submissions"] == 0
+
+
+def test_a_stop_while_a_batch_is_out_sends_no_other(outbox: Outbox, running: Running) -> None:
+    enqueue(outbox, 9, rate=False)
+    stopping = threading.Event()
+    client = Recording(running.url, lambda _n: stopping.set())
+    worker = SyncWorker(outbox, client, limits=SyncLimits(batch_items=3))
+    try:
+        worker.send_batches(lambda: not stopping.is_set())
+    finally:
+        client.close()
+    assert len(client.sent) == 1
+    assert outbox.status()["accepted"] == 3  # the answer to what was out is kept
+    assert (outbox.status()["queued"], outbox.status()["sending"]) == (6, 0)
+
+
+def test_queue_sync_stops_at_its_time_limit_while_rows_still_go(
+    outbox: Outbox, tmp_path: Path
+) -> None:
+    enqueue(outbox, 40, rate=False)
+    with platform(tmp_path / "slow", faults=Faults(latency_ms=200, seed=3)) as slow:
+        worker, client = worker_for(outbox, slow.url, limits=SyncLimits(batch_items=1))
+        try:
+            started = time.monotonic()
+            assert worker.sync_until_empty(0.5) is False
+            took = time.monotonic() - started
+        finally:
+            client.close()
+    assert took < 1.5
+    assert outbox.status()["queued"] > 20
+    assert outbox.status()["sending"] == 0
+
+
+def test_a_request_in_flight_does_not_hold_up_the_process_s_exit(tmp_path: Path) -> None:
+    script = (
+        "import time\n"
+        "from offline_cache.sync import _in_background\n"
+        "_in_background(lambda: time.sleep(30))\n"
+        "time.sleep(0.2)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 10
 
 
 def test_a_row_that_no_longer_decrypts_is_rejected_and_the_rest_still_go(

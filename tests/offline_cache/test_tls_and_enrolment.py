@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,9 +24,7 @@ from kiosk.clock import today_local
 from kiosk.trust import KioskCertificate, TrustStore, certify, public_text, read_private
 from offline_cache.client import KioskRefused, PlatformClient, PlatformError, Transient
 from offline_cache.platform_server import Store, create_app
-from tests.offline_cache.platform_kit import HALL, KIOSK_ID, credentials
-
-KIOSK = str(Path(sys.executable).with_name("kiosk"))
+from tests.offline_cache.platform_kit import HALL, KIOSK_ID, credentials, served
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -103,30 +98,10 @@ def test_plain_http_is_refused_except_on_this_machine() -> None:
     PlatformClient("http://localhost:9", credentials()).close()
 
 
-@contextmanager
-def serve(*args: str) -> Iterator[str]:
-    server = subprocess.Popen(
-        [KIOSK, "platform", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        found = re.match(r"listening on (\S+)", server.stdout.readline())
-        assert found, "kiosk platform serve did not say where it listens"
-        yield found.group(1)
-    finally:
-        server.terminate()
-        server.wait(10)
-        if server.stdout is not None:
-            server.stdout.close()
-
-
 def test_in_demo_the_platform_certifies_a_kiosk_on_first_contact(tmp_path: Path) -> None:
     data = tmp_path / "platform"
     key = Ed25519PrivateKey.generate()
-    with serve("--data", str(data)) as url:
+    with served("--data", str(data)) as (url, _):
         client = PlatformClient(url, credentials(key=key))
         try:
             answer = client.enrol()
@@ -148,7 +123,7 @@ def test_without_auto_enrolment_only_a_district_certified_kiosk_may_join(tmp_pat
     (data / "roots" / "district.pub").write_text(public_text(district.public_key()))
     key = Ed25519PrivateKey.generate()
     plain = credentials(key=key)
-    with serve("--data", str(data), "--no-auto-enrol") as url:
+    with served("--data", str(data), "--no-auto-enrol") as (url, _):
         stranger = PlatformClient(url, plain)
         with pytest.raises(KioskRefused) as refused:
             stranger.enrol()
