@@ -498,8 +498,8 @@ class Outbox:
             raise OutboxError(f"row {key} is not leased by {owner}")
 
     def finish(self, owner: str, outcomes: Sequence[Outcome]) -> list[str]:
-        """What became of leased rows (accepted, rejected, or queued again), all in one
-        transaction: one flush for a whole batch's answer. Returns the keys that were not
+        """What became of leased rows (accepted, rejected, or queued again), a whole batch's
+        answer in one transaction. Returns the keys that were not
         `owner`'s to finish (its lease expired and another sender took the row); those are
         left as they are."""
         now = self._clock()

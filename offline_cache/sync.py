@@ -428,8 +428,9 @@ class SyncWorker:
         try:
             not_ours = set(self.outbox.finish(self.owner, outcomes))
         except OutboxError as error:
-            # The platform holds them, but we could not write that down: they go again when
-            # their lease expires, and the platform answers `duplicate`.
+            # The platform answered, but we could not write that down: the rows go again when
+            # their lease expires (the platform answers `duplicate`, or judges a rejected one
+            # anew), and nothing is lost.
             log.warning("could not record the platform's answer (%s); will re-send", error)
             return
         p = self.progress

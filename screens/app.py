@@ -146,6 +146,7 @@ class KioskApp(App):
         self._metrics: Any = None
         self._notifier: Any = None
         self._first_frame_shown = False
+        self._link_starting: threading.Thread | None = None
         self._watchdog_s: float | None = None
         self._speaker: Speaker | None = None
         # Printers are used by the printer watch and by printing, both off the UI thread.
@@ -211,7 +212,10 @@ class KioskApp(App):
             self._notifier.ready()
             if self._watchdog_s:
                 Clock.schedule_interval(lambda _dt: self._notifier.ping(), self._watchdog_s)
-        threading.Thread(target=self._start_link, name="platform-link", daemon=True).start()
+        self._link_starting = threading.Thread(
+            target=self._start_link, name="platform-link", daemon=True
+        )
+        self._link_starting.start()
         Clock.schedule_once(self._build_next, 0)
 
     def _start_link(self) -> None:
@@ -406,6 +410,8 @@ class KioskApp(App):
         self._printer_wake.set()
         if self._printer_watch is not None:
             self._printer_watch.join(5)
+        if self._link_starting is not None:
+            self._link_starting.join(5)  # a link made after the outbox closed would never stop
         # Printers hold serial ports and sockets: give them back (a shell's `kiosk print`
         # may want them next). A job still printing keeps the lock; then leave them to exit.
         if self.printer_lock.acquire(timeout=2):

@@ -388,31 +388,41 @@ def test_a_failure_in_the_middle_of_a_split_leaves_nothing_leased(
     assert outbox.status()["queued"] == 4
 
 
-class Watching(PlatformClient):
-    """The real client, noting at each request how many rows the outbox has leased; the
-    second request fails."""
+class Recording(PlatformClient):
+    """The real client, keeping the keys of each request; `during(n)` runs inside the n-th."""
 
-    def __init__(self, url: str, outbox: Outbox) -> None:
+    def __init__(self, url: str, during: Callable[[int], None] = lambda _n: None) -> None:
         super().__init__(url, credentials())
-        self.outbox = outbox
-        self.leased_while_sending: list[int] = []
+        self.sent: list[list[str]] = []
+        self.during = during
 
     def submit(self, items: Sequence[Mapping[str, Any]]) -> list[Result]:
-        # The worker leases the next batch meanwhile (in one statement): give it time to.
-        deadline = time.monotonic() + 5
-        while self.outbox.status()["sending"] <= len(items) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        self.leased_while_sending.append(self.outbox.status()["sending"])
-        if len(self.leased_while_sending) > 1:
-            raise Transient("the network went down")
+        self.sent.append([str(item["key"]) for item in items])
+        self.during(len(self.sent))
         return super().submit(items)
+
+
+def leased_ahead(outbox: Outbox, in_flight: int) -> int:
+    """How many rows are leased once the worker leased the next batch beside the `in_flight`
+    ones (in one statement; given up to 5 s)."""
+    deadline = time.monotonic() + 5
+    while outbox.status()["sending"] <= in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return int(outbox.status()["sending"])
 
 
 def test_a_backlog_is_sent_while_the_next_batch_is_made_ready_and_a_failure_frees_both(
     outbox: Outbox, running: Running
 ) -> None:
     enqueue(outbox, 7, rate=False)
-    client = Watching(running.url, outbox)
+    leased: list[int] = []
+
+    def second_fails(n: int) -> None:
+        leased.append(leased_ahead(outbox, 3))
+        if n > 1:
+            raise Transient("the network went down")
+
+    client = Recording(running.url, second_fails)
     worker = SyncWorker(outbox, client, limits=SyncLimits(batch_items=3))
     try:
         with pytest.raises(Transient):
@@ -421,7 +431,7 @@ def test_a_backlog_is_sent_while_the_next_batch_is_made_ready_and_a_failure_free
         client.close()
     # Three in flight and the next three leased beside them, then three and the last one;
     # the second request failed: its rows and the last, leased meanwhile, are back in the queue.
-    assert client.leased_while_sending == [6, 4]
+    assert leased == [6, 4]
     assert outbox.status()["accepted"] == 3
     assert outbox.status()["sending"] == 0
     assert outbox.status()["queued"] == 4
@@ -454,20 +464,6 @@ def test_a_failure_while_the_next_batch_is_made_ready_lets_the_batch_in_flight_f
     assert outbox.status()["sending"] == 0
 
 
-class Recording(PlatformClient):
-    """The real client, keeping the keys of each request; `during(n)` runs inside the n-th."""
-
-    def __init__(self, url: str, during: Callable[[int], None] = lambda _n: None) -> None:
-        super().__init__(url, credentials())
-        self.sent: list[list[str]] = []
-        self.during = during
-
-    def submit(self, items: Sequence[Mapping[str, Any]]) -> list[Result]:
-        self.sent.append([str(item["key"]) for item in items])
-        self.during(len(self.sent))
-        return super().submit(items)
-
-
 def test_a_batch_leased_ahead_whose_lease_ran_out_meanwhile_is_sent_once(
     tmp_path: Path, running: Running
 ) -> None:
@@ -477,9 +473,7 @@ def test_a_batch_leased_ahead_whose_lease_ran_out_meanwhile_is_sent_once(
 
     def slow_first(n: int) -> None:
         if n == 1:
-            deadline = time.monotonic() + 5
-            while outbox.status()["sending"] < 6 and time.monotonic() < deadline:
-                time.sleep(0.01)  # the second batch is leased while this one is out...
+            leased_ahead(outbox, 3)  # the second batch is leased while this one is out...
             now[0] += 100  # ...and this answer takes longer than a lease (90 s)
 
     client = Recording(running.url, slow_first)
