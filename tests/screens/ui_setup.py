@@ -156,14 +156,18 @@ class Setup(Driver):
     def hall(self) -> Iterator[Wait | float]:
         yield from self.open("hall_button", "staff_hall")
         screen = self.screen
+        yield lambda: screen.message != "正在查找 U 盘上的印章图片……"  # looked off the UI thread
+        yield self.frames()
         self.facts["hall_text"] = [str(getattr(w, "text", "")) for w in screen.walk()]
         self.facts["seal_choices"] = sorted(screen.buttons)
         opaque = next(b for k, b in screen.buttons.items() if k.endswith("opaque.png"))
         tap(opaque)
+        yield lambda: screen.message != "正在检查图片……"  # checked off the UI thread
         yield self.frames()
         self.facts["opaque_message"] = screen.message
         clear = next(b for k, b in screen.buttons.items() if k.endswith("clear.png"))
         tap(clear)
+        yield lambda: screen.message != "正在检查图片……"
         yield self.frames()
         self.facts["clear_message"] = screen.message
         self.facts["seal_image"] = self.app.config_.kiosk.seal_image
