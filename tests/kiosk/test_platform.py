@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from offline_cache import platform_server
 from offline_cache.outbox import Outbox
 from offline_cache.sync import SyncLimits
 from tests.kiosk.test_privacy import found_in, personal_values
+from tests.offline_cache.platform_kit import served as platform_process
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
 
@@ -194,23 +194,15 @@ def run(
 @pytest.mark.slow
 def test_soak_1000_then_queue_sync_delivers_everything_and_leaks_nothing(tmp_path: Path) -> None:
     platform_data = tmp_path / "platform"
-    server = subprocess.Popen(
-        [KIOSK, "platform", "serve", "--port", "0", "--data", str(platform_data)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = re.match(r"listening on (\S+)", server.stdout.readline())
-        assert url, "kiosk platform serve did not say where it listens"
+    server_log_file = tmp_path / "server.log"
+    with platform_process("--data", str(platform_data), log=server_log_file) as (url, _):
         env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
         env |= {
             "HOME": str(tmp_path),
             "KIOSK_DEMO": "1",
             "KIOSK_DATA_DIR": str(tmp_path / "data"),
             "KIOSK_READER": "sim://everyone",
-            "KIOSK_PLATFORM_URL": url.group(1),
+            "KIOSK_PLATFORM_URL": url,
             "KIOSK_LOG_LEVEL": "INFO",  # every log line there is, searched below
         }
         soak = run(["soak", "--sessions", "1000", "--seed", "8", "--json"], env)
@@ -222,9 +214,7 @@ def test_soak_1000_then_queue_sync_delivers_everything_and_leaks_nothing(tmp_pat
         stats = json.loads(
             run(["platform", "stats", "--data", str(platform_data), "--json"], env).stdout
         )
-    finally:
-        server.terminate()
-        _, server_log = server.communicate(timeout=10)
+    server_log = server_log_file.read_text(encoding="utf-8")
     assert stats["transactions"] == 1000
     assert stats["ratings"] == ratings
     assert stats["duplicate_submissions"] == 0

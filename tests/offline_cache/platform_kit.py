@@ -3,6 +3,7 @@ outbox rows for synthetic residents."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -34,16 +35,18 @@ def credentials(kiosk_id: str = KIOSK_ID, key: Ed25519PrivateKey | None = None) 
 
 
 @contextmanager
-def served(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def served(*args: str, log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """`kiosk platform serve --port 0 ARGS` in a process of its own, as a technician runs it:
     its URL (from the first line it prints) and the process, stopped by SIGTERM on the way
-    out (its `returncode` is then set)."""
-    server = subprocess.Popen(
-        [KIOSK, "platform", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    out (its `returncode` is then set). `log`: a file for what it writes on stderr."""
+    with contextlib.ExitStack() as stack:
+        stderr = stack.enter_context(log.open("w")) if log else subprocess.DEVNULL
+        server = subprocess.Popen(
+            [KIOSK, "platform", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     try:
         assert server.stdout is not None
         found = re.match(r"listening on (http://127\.0\.0\.1:\d+)", server.stdout.readline())
